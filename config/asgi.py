@@ -1,0 +1,7 @@
+"""ASGI entry point (not used by `make up`, kept for ASGI servers)."""
+import os
+
+from django.core.asgi import get_asgi_application
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
+application = get_asgi_application()

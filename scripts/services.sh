@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# Start, stop or check the shop's local PostgreSQL and Redis, with their data under .data/.
+# Usage: scripts/services.sh start|stop|status
+# Ports come from PG_PORT (55432) and REDIS_PORT (56379); both listen on 127.0.0.1 only.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT="$PWD"
+DATA="$ROOT/.data"
+PG_PORT="${PG_PORT:-55432}"
+REDIS_PORT="${REDIS_PORT:-56379}"
+PG_DIR="$DATA/postgres"
+PG_RUN="$DATA/run"
+REDIS_DIR="$DATA/redis"
+
+pg_bin() {
+  local dir
+  dir=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n1)
+  [ -n "$dir" ] || { echo "PostgreSQL server binaries not found: run scripts/install.sh" >&2; exit 1; }
+  echo "$dir"
+}
+
+# PostgreSQL refuses to run as root: as root, run it as the 'postgres' system user.
+as_pg() {
+  if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+wait_for() {  # wait_for <what> <seconds> <command...>
+  local what=$1 secs=$2; shift 2
+  local deadline=$((SECONDS + secs))
+  until "$@" >/dev/null 2>&1; do
+    if [ $SECONDS -ge $deadline ]; then echo "$what did not answer within ${secs}s" >&2; return 1; fi
+    sleep 0.2
+  done
+}
+
+pg_start() {
+  local bin; bin=$(pg_bin)
+  mkdir -p "$DATA" "$PG_RUN"
+  if [ "$(id -u)" = 0 ]; then
+    chown postgres:postgres "$PG_RUN"
+    # the postgres user must be able to reach the data folder inside the repo
+    chmod o+x "$ROOT" "$DATA" 2>/dev/null || true
+  fi
+  if [ ! -s "$PG_DIR/PG_VERSION" ]; then
+    echo "postgres: initialising .data/postgres"
+    mkdir -p "$PG_DIR"
+    [ "$(id -u)" = 0 ] && chown postgres:postgres "$PG_DIR"
+    as_pg "$bin/initdb" -D "$PG_DIR" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 >/dev/null
+    cat >> "$PG_DIR/postgresql.conf" <<CONF
+# written by scripts/services.sh
+listen_addresses = '127.0.0.1'
+unix_socket_directories = '$PG_RUN'
+max_connections = 300
+shared_buffers = 512MB
+synchronous_commit = on
+wal_level = minimal
+max_wal_senders = 0
+fsync = on
+CONF
+  fi
+  if as_pg "$bin/pg_ctl" -D "$PG_DIR" status >/dev/null 2>&1; then
+    echo "postgres: already running on 127.0.0.1:$PG_PORT"
+  else
+    as_pg "$bin/pg_ctl" -D "$PG_DIR" -l "$PG_RUN/postgres.log" -o "-p $PG_PORT" -w -t 60 start >/dev/null
+    echo "postgres: started on 127.0.0.1:$PG_PORT"
+  fi
+  wait_for postgres 30 "$bin/pg_isready" -h 127.0.0.1 -p "$PG_PORT"
+  # the application role and database (idempotent)
+  "$bin/psql" -h 127.0.0.1 -p "$PG_PORT" -U postgres -qtAc \
+    "SELECT 1 FROM pg_roles WHERE rolname='commerce'" | grep -q 1 ||
+    "$bin/psql" -h 127.0.0.1 -p "$PG_PORT" -U postgres -qc "CREATE ROLE commerce LOGIN PASSWORD 'commerce' CREATEDB"
+  "$bin/psql" -h 127.0.0.1 -p "$PG_PORT" -U postgres -qtAc \
+    "SELECT 1 FROM pg_database WHERE datname='commerce'" | grep -q 1 ||
+    "$bin/psql" -h 127.0.0.1 -p "$PG_PORT" -U postgres -qc "CREATE DATABASE commerce OWNER commerce"
+}
+
+pg_stop() {
+  local bin; bin=$(pg_bin)
+  if [ -s "$PG_DIR/PG_VERSION" ] && as_pg "$bin/pg_ctl" -D "$PG_DIR" status >/dev/null 2>&1; then
+    as_pg "$bin/pg_ctl" -D "$PG_DIR" -m fast -w stop >/dev/null && echo "postgres: stopped"
+  fi
+}
+
+redis_start() {
+  mkdir -p "$REDIS_DIR"
+  if redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1; then
+    echo "redis: already running on 127.0.0.1:$REDIS_PORT"
+  else
+    redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --dir "$REDIS_DIR" \
+      --daemonize yes --pidfile "$DATA/redis.pid" --logfile "$DATA/redis.log" \
+      --save "60 1000" --appendonly no --maxclients 4000 >/dev/null
+    echo "redis: started on 127.0.0.1:$REDIS_PORT"
+  fi
+  wait_for redis 20 redis-cli -p "$REDIS_PORT" ping
+}
+
+redis_stop() {
+  if redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1; then
+    redis-cli -p "$REDIS_PORT" shutdown nosave >/dev/null 2>&1 || true
+    echo "redis: stopped"
+  fi
+}
+
+case "${1:-}" in
+  start) pg_start; redis_start ;;
+  stop) redis_stop; pg_stop ;;
+  status)
+    bin=$(pg_bin)
+    "$bin/pg_isready" -h 127.0.0.1 -p "$PG_PORT" || true
+    redis-cli -p "$REDIS_PORT" ping || true ;;
+  *) echo "usage: $0 start|stop|status" >&2; exit 2 ;;
+esac
