@@ -1,7 +1,17 @@
+import importlib
+
 from django.apps import AppConfig
+from django.conf import settings
+from django.utils.module_loading import autodiscover_modules
 
 
 class EventbusConfig(AppConfig):
     name = "commerce.eventbus"
     label = "eventbus"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        # every context's handlers.py subscribes its handlers when imported
+        autodiscover_modules("handlers")
+        for module in settings.EVENTBUS.get("EXTRA_HANDLER_MODULES", ()):
+            importlib.import_module(module)

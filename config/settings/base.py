@@ -146,6 +146,15 @@ EVENTBUS = {
     "MAX_ATTEMPTS": env_int("EVENTBUS_MAX_ATTEMPTS", 5),
     "RETRY_BASE_SECONDS": float(env("EVENTBUS_RETRY_BASE_SECONDS", "2.0")),
     "RETENTION_HOURS": env_int("EVENTBUS_RETENTION_HOURS", 72),
+    # extra modules whose import subscribes handlers (tests and benchmarks use this for probes)
+    "EXTRA_HANDLER_MODULES": [m for m in env("EVENTBUS_EXTRA_HANDLER_MODULES", "").split(",") if m],
+}
+
+CELERY_BEAT_SCHEDULE = {
+    "eventbus-relay": {"task": "eventbus.relay", "schedule": EVENTBUS["RELAY_INTERVAL_SECONDS"],
+                       "options": {"queue": "eventbus", "expires": 10}},
+    "eventbus-sweep": {"task": "eventbus.sweep", "schedule": 5.0, "options": {"queue": "eventbus", "expires": 30}},
+    "eventbus-prune": {"task": "eventbus.prune", "schedule": 3600.0, "options": {"queue": "eventbus"}},
 }
 
 LOGGING = {
