@@ -38,8 +38,15 @@ pg_start() {
   mkdir -p "$DATA" "$PG_RUN"
   if [ "$(id -u)" = 0 ]; then
     chown postgres:postgres "$PG_RUN"
-    # the postgres user must be able to reach the data folder inside the repo
-    chmod o+x "$ROOT" "$DATA" 2>/dev/null || true
+    # the postgres user must be able to reach the data folder inside the repo, and so every
+    # folder above it (a clone under /root, say): grant traversal (x) only, never reading.
+    local dir="$DATA"
+    while ! runuser -u postgres -- test -x "$DATA" 2>/dev/null && [ "$dir" != / ]; do
+      chmod o+x "$dir" 2>/dev/null || true
+      dir=$(dirname "$dir")
+    done
+    runuser -u postgres -- test -x "$DATA" ||
+      { echo "postgres: the postgres user cannot reach $DATA" >&2; exit 1; }
   fi
   if [ ! -s "$PG_DIR/PG_VERSION" ]; then
     echo "postgres: initialising .data/postgres"
@@ -75,8 +82,9 @@ CONF
 }
 
 pg_stop() {
+  [ -s "$PG_DIR/PG_VERSION" ] || return 0  # never initialised: nothing to stop
   local bin; bin=$(pg_bin)
-  if [ -s "$PG_DIR/PG_VERSION" ] && as_pg "$bin/pg_ctl" -D "$PG_DIR" status >/dev/null 2>&1; then
+  if as_pg "$bin/pg_ctl" -D "$PG_DIR" status >/dev/null 2>&1; then
     as_pg "$bin/pg_ctl" -D "$PG_DIR" -m fast -w stop >/dev/null && echo "postgres: stopped"
   fi
 }
@@ -95,6 +103,7 @@ redis_start() {
 }
 
 redis_stop() {
+  command -v redis-cli >/dev/null 2>&1 || return 0
   if redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1; then
     redis-cli -p "$REDIS_PORT" shutdown nosave >/dev/null 2>&1 || true
     echo "redis: stopped"
@@ -102,7 +111,14 @@ redis_stop() {
 }
 
 case "${1:-}" in
-  start) pg_start; redis_start ;;
+  start)
+    # `make up` and `make test` may start at the same moment: one start at a time. flock -o
+    # keeps the lock out of the daemons started here, so it ends with this script.
+    if [ -z "${SERVICES_LOCKED:-}" ]; then
+      mkdir -p "$DATA"
+      SERVICES_LOCKED=1 exec flock -o "$DATA/services.lock" "$ROOT/scripts/services.sh" start
+    fi
+    pg_start; redis_start ;;
   stop) redis_stop; pg_stop ;;
   status)
     bin=$(pg_bin)
