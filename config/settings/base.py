@@ -1,5 +1,6 @@
 """Settings shared by every environment. Everything that differs comes from environment variables."""
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -107,14 +108,36 @@ STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / ".data" / "static"
 
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["knox.auth.TokenAuthentication"],
+    # knox tokens sent as "Authorization: Bearer <token>" (see commerce/members/http/authentication.py)
+    "DEFAULT_AUTHENTICATION_CLASSES": ["commerce.members.http.authentication.BearerTokenAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "commerce.shared.http.exceptions.problem_exception_handler",
     "UNAUTHENTICATED_USER": None,
+    "NON_FIELD_ERRORS_KEY": "nonFieldErrors",
+    # failed logins per account (email) and per client address (commerce/members/http/throttling.py)
+    "DEFAULT_THROTTLE_RATES": {
+        "login_account": env("LOGIN_THROTTLE_ACCOUNT_RATE", "5/min"),
+        "login_address": env("LOGIN_THROTTLE_ADDRESS_RATE", "20/min"),
+    },
+    # proxies in front of the app that append to X-Forwarded-For; 0 trusts only REMOTE_ADDR
+    "NUM_PROXIES": env_int("DRF_NUM_PROXIES", 0),
 }
+
+REST_KNOX = {
+    "AUTH_HEADER_PREFIX": "Bearer",
+    "TOKEN_TTL": timedelta(seconds=env_int("AUTH_TOKEN_TTL_SECONDS", 24 * 3600)),
+    "AUTO_REFRESH": False,
+}
+
+# GET /health: name -> check function (commerce/shared/health.py); each must answer within the timeout.
+HEALTH_CHECKS = {
+    "database": "commerce.shared.health.check_database",
+    "redis": "commerce.shared.health.check_redis",
+}
+HEALTH_CHECK_TIMEOUT_SECONDS = float(env("HEALTH_CHECK_TIMEOUT_SECONDS", "1.0"))
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "Commerce API",
@@ -124,6 +147,9 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # fully offline docs: no call to the public swagger.io validator
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "persistAuthorization": True, "validatorUrl": None},
+    "COMPONENT_SPLIT_REQUEST": True,
 }
 
 # Celery: Redis is the broker; the database (the outbox) is the source of truth.

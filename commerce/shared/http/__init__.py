@@ -1,0 +1,1 @@
+"""DRF glue shared by every context: problem+json errors, pagination, operational endpoints."""

@@ -1,0 +1,27 @@
+"""The project's URL map: each context mounts its ``http/urls.py`` under its path prefix."""
+from django.conf import settings
+from django.contrib import admin
+from django.contrib.staticfiles.urls import staticfiles_urlpatterns
+from django.urls import include, path, re_path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from commerce.shared.http.views import HealthApi, route_not_found
+
+urlpatterns = [
+    path("member/", include("commerce.members.http.urls")),
+    path("health", HealthApi.as_view(), name="health"),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    path("admin/", admin.site.urls),
+]
+
+if settings.DEBUG:
+    urlpatterns += staticfiles_urlpatterns()
+
+# Last: anything unmatched is a problem+json 404, also when DEBUG would show Django's HTML page.
+urlpatterns.append(re_path(r"^(?P<path>.*)$", route_not_found))
+
+handler400 = "commerce.shared.http.views.bad_request"
+handler403 = "commerce.shared.http.views.permission_denied"
+handler404 = "commerce.shared.http.views.page_not_found"
+handler500 = "commerce.shared.http.views.server_error"
