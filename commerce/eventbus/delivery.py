@@ -29,6 +29,7 @@ class DeliveryResult:
     handled: int = 0
     duplicates: int = 0
     failed: int = 0
+    busy: bool = False  # another worker holds the stream; try again shortly
 
 
 def stream_lock_key(handler_name: str) -> int:
@@ -49,7 +50,11 @@ def deliver(dispatch_id: int, handler_name: str, partition: int) -> DeliveryResu
         return result
     with transaction.atomic(), connection.cursor() as cursor:
         if partition >= 0:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [stream_lock_key(handler_name), partition])
+            # never block a worker slot on a busy stream: the caller re-sends the message
+            cursor.execute("SELECT pg_try_advisory_xact_lock(%s, %s)", [stream_lock_key(handler_name), partition])
+            if not cursor.fetchone()[0]:
+                result.busy = True
+                return result
             cursor.execute(
                 "SELECT id, outbox_ids, attempts FROM eventbus_dispatch WHERE handler = %s AND partition = %s"
                 " AND status = 'pending' AND id <= %s ORDER BY id FOR UPDATE",

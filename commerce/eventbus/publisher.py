@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 
+import psycopg
 from django.db import connections, transaction
 
 from commerce.eventbus import codec, signals
@@ -28,11 +29,14 @@ def publish(event: DomainEvent, *, using: str = "default") -> None:
     connection = connections[using]
     if not connection.in_atomic_block:
         raise NotInTransaction(f"publish({event.name}) must run inside transaction.atomic()")
-    with connection.cursor() as cursor:
+    # A server-side prepared statement on the same connection (so the same transaction): the
+    # insert is planned once per connection, which keeps publish() well under the 0.3 ms budget.
+    with psycopg.Cursor(connection.connection) as cursor:
         cursor.execute(
             _INSERT,
             (event.event_id, event.name, event.version, str(event.aggregate_id),
              event.aggregate_version, event.occurred_at, codec.encode(event)),
+            prepare=True,
         )
     # one kick per transaction, however many events it publishes
     if not any(func is signals.kick_relay for _, func, _ in connection.run_on_commit):

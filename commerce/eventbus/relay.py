@@ -16,7 +16,6 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from commerce.eventbus import signals
 from commerce.eventbus.subscriptions import handler_named, handlers_for
 
 log = logging.getLogger(__name__)
@@ -61,14 +60,21 @@ def celery_sender(sends: list[Send]) -> None:
 
 
 def relay_once(*, batch_size: int | None = None, sender: Sender | None = None) -> int:
-    """Relay one batch. Returns the number of outbox rows claimed."""
+    """Relay one batch. Returns the number of outbox rows claimed, or -1 if another relay is busy."""
     batch_size = batch_size or conf("RELAY_BATCH_SIZE")
-    partitions = conf("PARTITIONS")
     deadline = timezone.now() + timedelta(seconds=conf("DELIVERY_DEADLINE_SECONDS"))
     sends: list[Send] = []
     with transaction.atomic():
         with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [RELAY_LOCK])
+            # Losing this commit in a database crash is harmless: the rows become unpublished
+            # again and are relayed anew; messages already sent for it find no dispatch. So the
+            # relay does not wait for the WAL flush.
+            cursor.execute("SET LOCAL synchronous_commit = off")
+            # one relay at a time keeps dispatch ids in publish order; a relay that finds another
+            # one running leaves the work to it (and to the next kick or periodic run)
+            cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [RELAY_LOCK])
+            if not cursor.fetchone()[0]:
+                return -1
             cursor.execute(
                 "SELECT id, name, aggregate_id FROM eventbus_outbox WHERE published_at IS NULL"
                 " ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED",
@@ -81,7 +87,7 @@ def relay_once(*, batch_size: int | None = None, sender: Sender | None = None) -
             queues: dict[str, str] = {}
             for outbox_id, name, aggregate_id in rows:
                 for handler in handlers_for(name):
-                    key = (handler.name, partition_of(aggregate_id, partitions))
+                    key = (handler.name, partition_of(aggregate_id, handler.partitions))
                     streams.setdefault(key, []).append(outbox_id)
                     queues[handler.name] = handler.queue
             for (handler_name, partition), ids in streams.items():
@@ -105,13 +111,12 @@ def relay_all(*, max_seconds: float = 5.0, sender: Sender | None = None) -> int:
     """Relay until the outbox is drained (or the time budget is spent). Returns rows relayed."""
     import time
 
-    signals.clear_kick()
     started = time.monotonic()
     total = 0
     batch_size = conf("RELAY_BATCH_SIZE")
     while True:
         claimed = relay_once(batch_size=batch_size, sender=sender)
-        total += claimed
+        total += max(claimed, 0)
         if claimed < batch_size or time.monotonic() - started > max_seconds:
             return total
 
@@ -147,8 +152,9 @@ def prune(*, older_than: timedelta | None = None, chunk: int = 10_000) -> dict[s
                     " WHERE status = 'done' AND created_at < %s LIMIT %s)",
         # events a pending or dead dispatch still points at are kept for their retry or replay
         "outbox": "DELETE FROM eventbus_outbox WHERE id IN (SELECT o.id FROM eventbus_outbox o"
-                  " WHERE o.created_at < %s AND o.published_at IS NOT NULL AND NOT EXISTS (SELECT 1 FROM eventbus_dispatch d"
-                  " WHERE d.status <> 'done' AND o.id = ANY(d.outbox_ids)) LIMIT %s)",
+                  " WHERE o.created_at < %s AND o.published_at IS NOT NULL AND NOT EXISTS"
+                  " (SELECT 1 FROM eventbus_dispatch d WHERE d.status <> 'done' AND o.id = ANY(d.outbox_ids))"
+                  " LIMIT %s)",
         "inbox": "DELETE FROM eventbus_inbox WHERE (event_id, handler) IN (SELECT event_id, handler"
                  " FROM eventbus_inbox WHERE processed_at < %s LIMIT %s)",
     }

@@ -1,8 +1,14 @@
-"""The post-commit kick: wake the relay at once instead of waiting for its periodic run.
+"""The post-commit kick: wake the relay soon after a commit instead of waiting for its periodic run.
 
-A Redis flag (SET NX) keeps a burst of commits down to one relay task: the relay clears the flag
-before it claims rows, so a commit that lands after a claim always finds the flag clear and
-kicks again. Losing a kick (broker down, crash) only delays events until the periodic run.
+Kicks are debounced over a short window (``KICK_WINDOW_MS``) with two Redis flags, so a stream of
+commits makes at most two relay runs per window, each claiming a real batch:
+
+- the first commit of a window sets the *leading* flag and relays at once;
+- a later commit in the window sets the *trailing* flag and relays after a countdown that ends
+  after that flag expires, so it sees the commit;
+- a commit that finds both flags set is covered by the trailing relay, which has not run yet.
+
+Losing a kick (broker down, crash) only delays events until the periodic relay (1 s).
 """
 from __future__ import annotations
 
@@ -14,7 +20,8 @@ from django.conf import settings
 
 log = logging.getLogger(__name__)
 
-KICK_FLAG = "eventbus:relay-kick"
+LEADING_FLAG = "eventbus:relay-kick:leading"
+TRAILING_FLAG = "eventbus:relay-kick:trailing"
 _local = threading.local()
 
 
@@ -27,17 +34,17 @@ def redis_client() -> redis.Redis:
 
 
 def kick_relay() -> None:
+    window_ms = settings.EVENTBUS["KICK_WINDOW_MS"]
     try:
-        if redis_client().set(KICK_FLAG, b"1", nx=True, ex=10):
-            from commerce.eventbus.tasks import relay_task
+        client = redis_client()
+        if client.set(LEADING_FLAG, b"1", nx=True, px=window_ms):
+            countdown = None
+        elif client.set(TRAILING_FLAG, b"1", nx=True, px=window_ms):
+            countdown = (window_ms + 10) / 1000
+        else:
+            return
+        from commerce.eventbus.tasks import relay_task
 
-            relay_task.apply_async(retry=False)
+        relay_task.apply_async(countdown=countdown, retry=False)
     except Exception as exc:  # the periodic relay covers us; never fail the caller after its commit
         log.warning("eventbus: relay kick lost (%s); the periodic relay will pick the events up", exc)
-
-
-def clear_kick() -> None:
-    try:
-        redis_client().delete(KICK_FLAG)
-    except Exception as exc:
-        log.warning("eventbus: could not clear the relay kick flag (%s)", exc)

@@ -16,6 +16,7 @@ class Handler:
     queue: str
     fn: Callable
     batch: bool = False
+    partitions: int = 2
     event_names: set[str] = field(default_factory=set)
 
 
@@ -23,10 +24,14 @@ _handlers: dict[str, Handler] = {}
 _by_event: dict[str, list[Handler]] = {}
 
 
-def subscribe(*events: type[DomainEvent] | str, handler: str, queue: str, batch: bool = False):
+def subscribe(*events: type[DomainEvent] | str, handler: str, queue: str, batch: bool = False,
+              partitions: int | None = None):
     """Decorator: ``@subscribe(OrderPlaced, handler="catalog.reserve_stock", queue="catalog")``.
 
     ``handler`` is stored with every delivery and in the inbox: never rename a live handler.
+    ``partitions``: how many ordered streams (by aggregate id) may run in parallel for this
+    handler; default ``EVENTBUS["PARTITIONS"]``. Changing it on a live system reorders only events
+    that are in flight at that moment.
     """
     names = [e if isinstance(e, str) else e.name for e in events]
     if not names:
@@ -38,7 +43,10 @@ def subscribe(*events: type[DomainEvent] | str, handler: str, queue: str, batch:
             fn.__qualname__, fn.__module__
         ):
             raise ValueError(f"handler name {handler!r} is already taken by {existing.fn.__qualname__}")
-        entry = Handler(name=handler, queue=queue, fn=fn, batch=batch, event_names=set(names))
+        from django.conf import settings
+
+        entry = Handler(name=handler, queue=queue, fn=fn, batch=batch, event_names=set(names),
+                        partitions=partitions or settings.EVENTBUS["PARTITIONS"])
         unregister(handler)
         _handlers[handler] = entry
         for name in names:

@@ -2,17 +2,22 @@
 Relay, sweep and prune run on the default queue ("eventbus"); deliveries go to the handler's queue."""
 from celery import shared_task
 
-from commerce.eventbus import delivery, relay
+from commerce.eventbus import delivery, relay, subscriptions
+
+BUSY_RETRY_SECONDS = 0.05
 
 
-@shared_task(name="eventbus.relay", ignore_result=True)
+@shared_task(name="eventbus.relay", ignore_result=True, expires=30)
 def relay_task() -> int:
     return relay.relay_all()
 
 
 @shared_task(name="eventbus.deliver", ignore_result=True)
 def deliver_task(dispatch_id: int, handler: str, partition: int) -> None:
-    delivery.deliver(dispatch_id, handler, partition)
+    result = delivery.deliver(dispatch_id, handler, partition)
+    if result.busy:  # another worker is on this stream right now
+        deliver_task.apply_async(args=(dispatch_id, handler, partition), countdown=BUSY_RETRY_SECONDS,
+                                 queue=subscriptions.handler_named(handler).queue)
 
 
 @shared_task(name="eventbus.sweep", ignore_result=True)
