@@ -2,6 +2,8 @@
 service) can import the events of another."""
 from __future__ import annotations
 
+import os
+import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -10,6 +12,15 @@ from typing import ClassVar
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+def uuid7() -> uuid.UUID:
+    """A time-ordered UUID (RFC 9562 version 7): 48 bits of Unix milliseconds, then random bits.
+    Inbox rows keyed by it land at the end of the index instead of on random pages."""
+    value = (time.time_ns() // 1_000_000) << 80 | int.from_bytes(os.urandom(10), "big")
+    value = value & ~(0xF << 76) | 0x7 << 76  # version 7
+    value = value & ~(0x3 << 62) | 0x2 << 62  # RFC 9562 variant
+    return uuid.UUID(int=value)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -26,7 +37,7 @@ class DomainEvent:
 
     aggregate_id: str
     aggregate_version: int = 0
-    event_id: uuid.UUID = field(default_factory=uuid.uuid4)
+    event_id: uuid.UUID = field(default_factory=uuid7)
     occurred_at: datetime = field(default_factory=_now)
 
     _registry: ClassVar[dict[str, type[DomainEvent]]] = {}

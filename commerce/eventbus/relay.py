@@ -75,12 +75,14 @@ def relay_once(*, batch_size: int | None = None, sender: Sender | None = None) -
             cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [RELAY_LOCK])
             if not cursor.fetchone()[0]:
                 return -1
+            # claim and mark published in one statement
             cursor.execute(
-                "SELECT id, name, aggregate_id FROM eventbus_outbox WHERE published_at IS NULL"
-                " ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED",
+                "UPDATE eventbus_outbox SET published_at = now() WHERE id IN (SELECT id FROM eventbus_outbox"
+                " WHERE published_at IS NULL ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED)"
+                " RETURNING id, name, aggregate_id",
                 [batch_size],
             )
-            rows = cursor.fetchall()
+            rows = sorted(cursor.fetchall())
             if not rows:
                 return 0
             streams: dict[tuple[str, int], list[int]] = {}
@@ -97,10 +99,6 @@ def relay_once(*, batch_size: int | None = None, sender: Sender | None = None) -
                     [handler_name, queues[handler_name], partition, ids, deadline],
                 )
                 sends.append(Send(cursor.fetchone()[0], handler_name, partition, queues[handler_name]))
-            cursor.execute(
-                "UPDATE eventbus_outbox SET published_at = now() WHERE id = ANY(%s)",
-                [[row[0] for row in rows]],
-            )
         # sort so a worker meets a stream's dispatches in order
         sends.sort(key=lambda s: s.dispatch_id)
         transaction.on_commit(lambda: (sender or celery_sender)(sends))
