@@ -11,7 +11,8 @@ class EventbusConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        # every context's handlers.py subscribes its handlers when imported
-        autodiscover_modules("handlers")
+        # every context's events.py registers its event classes (needed to decode them) and its
+        # handlers.py subscribes its handlers, when imported
+        autodiscover_modules("events", "handlers")
         for module in settings.EVENTBUS.get("EXTRA_HANDLER_MODULES", ()):
             importlib.import_module(module)
