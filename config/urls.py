@@ -1,7 +1,5 @@
 """The project's URL map: each context mounts its ``http/urls.py`` under its path prefix."""
-from django.conf import settings
 from django.contrib import admin
-from django.contrib.staticfiles.urls import staticfiles_urlpatterns
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
@@ -14,9 +12,6 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("admin/", admin.site.urls),
 ]
-
-if settings.DEBUG:
-    urlpatterns += staticfiles_urlpatterns()
 
 # Last: anything unmatched is a problem+json 404, also when DEBUG would show Django's HTML page.
 urlpatterns.append(re_path(r"^(?P<path>.*)$", route_not_found))

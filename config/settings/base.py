@@ -47,6 +47,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # static files (admin, API docs) straight from gunicorn, with DEBUG off
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -106,6 +108,8 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / ".data" / "static"
+# serve from the apps' static folders too, so nothing breaks before `collectstatic` has run
+WHITENOISE_USE_FINDERS = True
 
 REST_FRAMEWORK = {
     # knox tokens sent as "Authorization: Bearer <token>" (see commerce/members/http/authentication.py)
