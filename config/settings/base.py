@@ -181,6 +181,9 @@ EVENTBUS = {
     "EXTRA_HANDLER_MODULES": [m for m in env("EVENTBUS_EXTRA_HANDLER_MODULES", "").split(",") if m],
 }
 
+# Where product documents live (see commerce/catalog/store.py).
+CATALOG_PRODUCT_STORE = env("CATALOG_PRODUCT_STORE", "commerce.catalog.store.PostgresProductStore")
+
 CELERY_BEAT_SCHEDULE = {
     "eventbus-relay": {"task": "eventbus.relay", "schedule": EVENTBUS["RELAY_INTERVAL_SECONDS"],
                        "options": {"queue": "eventbus", "expires": 10}},

@@ -1,0 +1,62 @@
+"""The catalog's public facade for other contexts: plain values in, frozen dataclasses out."""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal
+from uuid import UUID
+
+from commerce.catalog import selectors
+from commerce.catalog.store import product_store
+
+
+@dataclass(frozen=True)
+class ProductSnapshot:
+    """What an order copies at the moment it is placed."""
+
+    product_id: UUID
+    seller_id: UUID
+    name: str
+    price: Decimal
+    currency: str
+    active: bool
+    available: int
+
+
+@dataclass(frozen=True)
+class ProductRecord:
+    """A whole product document (what search indexes), without stock."""
+
+    product_id: UUID
+    seller_id: UUID
+    name: str
+    description: str
+    price: Decimal
+    currency: str
+    category: str
+    attributes: dict
+    active: bool
+    version: int
+
+
+def product_snapshots(product_ids: Iterable[UUID]) -> dict[UUID, ProductSnapshot]:
+    """Snapshots of the products that exist (unknown ids are simply missing), with one read of
+    the product store and one of the stock table."""
+    views = selectors.products_get_many(product_ids)
+    return {
+        pid: ProductSnapshot(product_id=pid, seller_id=v.doc.seller_id, name=v.doc.name, price=v.doc.price,
+                             currency=v.doc.currency, active=v.doc.active, available=v.available)
+        for pid, v in views.items()
+    }
+
+
+def products_iter_all(*, batch_size: int = 1000):
+    """Every product document, for rebuilding read models (search reindexing)."""
+    for doc in product_store().iter_all(batch_size=batch_size):
+        yield ProductRecord(product_id=doc.product_id, seller_id=doc.seller_id, name=doc.name,
+                            description=doc.description, price=doc.price, currency=doc.currency,
+                            category=doc.category, attributes=doc.attributes, active=doc.active, version=doc.version)
+
+
+def stock_in_stock(product_ids: Iterable[UUID]) -> dict[UUID, bool]:
+    return {pid: level.available > 0 for pid, level in selectors.stock_levels(product_ids).items()}

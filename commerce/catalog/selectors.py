@@ -1,0 +1,48 @@
+"""Catalog reads: product documents from the product store joined with stock from PostgreSQL."""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from uuid import UUID
+
+from django.db import connection
+
+from commerce.catalog.store import ProductDoc, product_store
+from commerce.shared.errors import NotFound
+
+
+@dataclass(frozen=True)
+class StockLevel:
+    product_id: UUID
+    available: int
+    reserved: int
+
+
+@dataclass(frozen=True)
+class ProductView:
+    doc: ProductDoc
+    available: int
+
+
+def stock_levels(product_ids: Iterable[UUID]) -> dict[UUID, StockLevel]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT product_id, on_hand - reserved, reserved FROM catalog_stock WHERE product_id = ANY(%s)",
+            [list(product_ids)],
+        )
+        return {pid: StockLevel(pid, available, reserved) for pid, available, reserved in cursor.fetchall()}
+
+
+def product_get(*, product_id: UUID) -> ProductView:
+    doc = product_store().get(product_id)
+    if doc is None or not doc.active:
+        raise NotFound("No such product.")
+    level = stock_levels([product_id]).get(product_id)
+    return ProductView(doc, level.available if level else 0)
+
+
+def products_get_many(product_ids: Iterable[UUID]) -> dict[UUID, ProductView]:
+    ids = list(product_ids)
+    docs = product_store().get_many(ids)
+    levels = stock_levels(docs.keys())
+    return {pid: ProductView(doc, levels[pid].available if pid in levels else 0) for pid, doc in docs.items()}
