@@ -2,7 +2,7 @@
 
     .venv/bin/python loadtest/catalog_bench.py [--orders 20000] [--processes 4]
 
-Runs against the local PostgreSQL of `make services` (database `commerce`, migrated); run it with
+Runs against the local PostgreSQL of `make services` (database `commerce`; the script migrates it); run it with
 DJANGO_DEBUG=0. Scenarios: (a) orders spread over 10,000 products, (b) every order for one hot
 product; each with the default relay batch (the handler takes a batch per transaction) and with
 one order per transaction. Orders go through the outbox, the relay, and ``deliver()`` (inbox,
@@ -29,7 +29,7 @@ import django  # noqa: E402
 django.setup()
 
 from django.db import connection, connections, transaction  # noqa: E402
-from django.db.models import Sum  # noqa: E402
+from django.db.models import F, Sum  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
 from commerce.catalog import services  # noqa: E402
@@ -115,18 +115,13 @@ def run(label: str, products: list[uuid.UUID], orders: int, relay_batch: int, pr
         elapsed = time.perf_counter() - started
     reserved = OrderStock.objects.filter(status=OrderStock.RESERVED).count()
     rejected = OrderStock.objects.filter(status=OrderStock.REJECTED).count()
-    oversold = Stock.objects.filter(reserved__gt=models_f("on_hand")).count()
+    oversold = Stock.objects.filter(reserved__gt=F("on_hand")).count()
     ledger = StockMovement.objects.filter(kind="reserve").aggregate(total=Sum("reserved_delta"))["total"] or 0
     held = Stock.objects.aggregate(total=Sum("reserved"))["total"] or 0
+    p50, p99 = percentile(waits, 50) * 1000, percentile(waits, 99) * 1000
     print(f"{label}: {orders / elapsed:,.0f} orders/s handled ({reserved:,} reserved, {rejected:,} refused) "
-          f"in {len(sends):,} dispatches by {processes} processes; lock wait p50 {percentile(waits, 50) * 1000:.2f} ms, "
-          f"p99 {percentile(waits, 99) * 1000:.2f} ms; oversold products {oversold}; ledger {ledger:,} == held {held:,}")
-
-
-def models_f(name):
-    from django.db.models import F
-
-    return F(name)
+          f"in {len(sends):,} dispatches by {processes} processes; lock wait p50 {p50:.2f} ms, p99 {p99:.2f} ms; "
+          f"oversold products {oversold}; reserve ledger {ledger:,} == held {held:,}", flush=True)
 
 
 def main():
@@ -134,6 +129,9 @@ def main():
     parser.add_argument("--orders", type=int, default=20_000)
     parser.add_argument("--processes", type=int, default=4)
     args = parser.parse_args()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)  # the local database may predate the newest migrations
     for relay_batch, mode in ((1000, "batched (relay batch 1000)"), (4, "one order per transaction")):
         reset()
         run(f"(a) 10,000 distinct products, {mode}", make_products(10_000, 1_000), args.orders, relay_batch,

@@ -1,9 +1,11 @@
 """Catalog use cases that write: products (through the product store) and stock (PostgreSQL).
 
 Product writes follow "outbox first": one PostgreSQL transaction bumps the product's version and
-publishes ``ProductChanged`` with the whole document; the document is written to the store after
-the commit. A crash in between is repaired by the catalog's own handler of that event, which
-writes the document again; stores keep the highest version, so the order of writes never matters.
+publishes ``ProductChanged`` with the whole document. A store inside PostgreSQL is written in that
+same transaction; any other store is written after the commit (never before: a rolled-back
+version must not reach it). A crash in between is repaired by the catalog's own handler of the
+event, which writes the document again; stores keep the highest version, so the order of writes
+never matters.
 """
 from __future__ import annotations
 
@@ -16,7 +18,7 @@ from collections.abc import Callable, Sequence
 from decimal import Decimal
 from uuid import UUID
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from commerce.catalog.events import (
@@ -27,11 +29,12 @@ from commerce.catalog.events import (
     StockReserved,
 )
 from commerce.catalog.models import OrderStock, Product, Reservation, Stock, StockMovement, StockRequest
+from commerce.catalog.rules import STOCK_MAX
 from commerce.catalog.selectors import StockLevel
 from commerce.catalog.store import ProductDoc, product_store
-from commerce.eventbus import DomainEvent, publish
+from commerce.eventbus import DomainEvent, publish, publish_many
 from commerce.orders.events import OrderCancelled, OrderCompleted, OrderFailed, OrderPlaced
-from commerce.shared.errors import Conflict, NotFound, PermissionDenied
+from commerce.shared.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +82,7 @@ def product_create(*, seller_id: UUID, name: str, description: str, price: Decim
                                          reason="initial stock", actor_id=seller_id)
         publish(product_changed_event(doc))
         publish(_availability_event(row))
-    product_store().put(doc)
+        _store_after_commit(doc)
     return doc
 
 
@@ -99,8 +102,16 @@ def product_update(*, product_id: UUID, actor_id: UUID, name: str, description: 
             created_at=head.created_at, updated_at=timezone.now(),
         )
         publish(product_changed_event(doc))
-    product_store().put(doc)
+        _store_after_commit(doc)
     return doc
+
+
+def _store_after_commit(doc: ProductDoc) -> None:
+    store = product_store()
+    if store.transactional:
+        store.put(doc)
+    else:
+        transaction.on_commit(lambda: store.put(doc), robust=True)
 
 
 def product_document_apply(event: ProductChanged) -> None:
@@ -131,6 +142,8 @@ def stock_change(*, product_id: UUID, actor_id: UUID, delta: int, reason: str,
             was_in_stock = stock.available > 0
             if stock.available + delta < 0:
                 raise Conflict(f"Available stock is {stock.available}; a change of {delta} would make it negative.")
+            if stock.on_hand + delta > STOCK_MAX:
+                raise ValidationFailed({"delta": [f"Stock on hand may not exceed {STOCK_MAX}."]})
             stock.on_hand += delta
             stock.version += 1
             stock.updated_at = timezone.now()
@@ -192,6 +205,7 @@ def order_stock_apply(events: Sequence[DomainEvent]) -> None:
         stocks = _lock_stocks(product_ids)
         was_in_stock = {pid: s.available > 0 for pid, s in stocks.items()}
 
+        outgoing: list[DomainEvent] = []
         changed_states: dict[UUID, OrderStock] = {}
         new_states: dict[UUID, OrderStock] = {}
         new_reservations: list[Reservation] = []
@@ -203,7 +217,8 @@ def order_stock_apply(events: Sequence[DomainEvent]) -> None:
             if isinstance(event, OrderPlaced):
                 if state is not None:
                     continue  # already reserved or refused, or released before it got here
-                state = _reserve(event, order_id, stocks, new_reservations, reservations, movements, touched)
+                state = _reserve(event, order_id, stocks, new_reservations, reservations, movements, touched,
+                                 outgoing)
                 states[order_id] = new_states[order_id] = state
             elif isinstance(event, OrderCancelled | OrderFailed):
                 if state is None:
@@ -228,11 +243,8 @@ def order_stock_apply(events: Sequence[DomainEvent]) -> None:
 
         now = timezone.now()
         for pid in touched:
-            stock = stocks[pid]
-            stock.version += 1
-            stock.updated_at = now
-        Stock.objects.bulk_update([stocks[pid] for pid in sorted(touched)],
-                                  ["on_hand", "reserved", "version", "updated_at"])
+            stocks[pid].version += 1
+        _write_stocks([stocks[pid] for pid in sorted(touched)])
         OrderStock.objects.bulk_create(new_states.values())
         for state in changed_states.values():
             state.updated_at = now
@@ -240,9 +252,23 @@ def order_stock_apply(events: Sequence[DomainEvent]) -> None:
                                        ["status", "updated_at"])
         Reservation.objects.bulk_create(new_reservations)
         StockMovement.objects.bulk_create(movements)
-        for pid in sorted(touched):
-            if was_in_stock[pid] != (stocks[pid].available > 0):
-                publish(_availability_event(stocks[pid]))
+        outgoing += [_availability_event(stocks[pid]) for pid in sorted(touched)
+                     if was_in_stock[pid] != (stocks[pid].available > 0)]
+        publish_many(outgoing)
+
+
+def _write_stocks(stocks: list[Stock]) -> None:
+    """One UPDATE for every changed stock row of a batch."""
+    if not stocks:
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE catalog_stock s SET on_hand = v.on_hand, reserved = v.reserved, version = v.version,"
+            " updated_at = now() FROM unnest(%s::uuid[], %s::bigint[], %s::bigint[], %s::bigint[])"
+            " AS v(product_id, on_hand, reserved, version) WHERE s.product_id = v.product_id",
+            [[s.product_id for s in stocks], [s.on_hand for s in stocks], [s.reserved for s in stocks],
+             [s.version for s in stocks]],
+        )
 
 
 def _is_uuid(value: str) -> bool:
@@ -264,7 +290,7 @@ def _lock_stocks(product_ids: set[UUID]) -> dict[UUID, Stock]:
 
 
 def _reserve(event: OrderPlaced, order_id: UUID, stocks: dict[UUID, Stock], new_reservations: list,
-             reservations: dict, movements: list, touched: set) -> OrderStock:
+             reservations: dict, movements: list, touched: set, outgoing: list) -> OrderStock:
     wanted: dict[str, int] = {}
     for line in event.lines:
         wanted[line.product_id] = wanted.get(line.product_id, 0) + line.quantity
@@ -272,8 +298,8 @@ def _reserve(event: OrderPlaced, order_id: UUID, stocks: dict[UUID, Stock], new_
         stock = stocks.get(UUID(product_id)) if _is_uuid(product_id) else None
         available = stock.available if stock else 0
         if quantity <= 0 or available < quantity:
-            publish(StockReservationFailed(aggregate_id=str(order_id), product_id=product_id,
-                                           requested=quantity, available=available))
+            outgoing.append(StockReservationFailed(aggregate_id=str(order_id), product_id=product_id,
+                                                   requested=quantity, available=available))
             return OrderStock(order_id=order_id, status=OrderStock.REJECTED,
                               short_product_id=UUID(product_id) if _is_uuid(product_id) else None)
     lines = []
@@ -284,7 +310,7 @@ def _reserve(event: OrderPlaced, order_id: UUID, stocks: dict[UUID, Stock], new_
         new_reservations.append(reservation)
         reservations.setdefault(order_id, []).append(reservation)
         lines.append(ReservedLine(product_id=product_id, quantity=quantity))
-    publish(StockReserved(aggregate_id=str(order_id), lines=tuple(lines)))
+    outgoing.append(StockReserved(aggregate_id=str(order_id), lines=tuple(lines)))
     return OrderStock(order_id=order_id, status=OrderStock.RESERVED)
 
 

@@ -40,6 +40,10 @@ class SellerPage:
 
 
 class ProductStore(Protocol):
+    # True when the store writes in the caller's PostgreSQL transaction (commits and rolls back
+    # with it); a store outside PostgreSQL is written only after the commit.
+    transactional: bool
+
     def get(self, product_id: UUID) -> ProductDoc | None: ...
 
     def get_many(self, product_ids: Iterable[UUID]) -> dict[UUID, ProductDoc]: ...
@@ -57,6 +61,8 @@ class ProductStore(Protocol):
 
 class PostgresProductStore:
     """Documents in ``catalog_product_document``; a conditional upsert keeps the newest version."""
+
+    transactional = True
 
     _UPSERT = (
         "INSERT INTO catalog_product_document (product_id, seller_id, name, description, price, currency,"

@@ -1,10 +1,10 @@
 """The event bus: transactional outbox, a Celery relay, idempotent handlers.
 
-Public surface: ``DomainEvent`` (event base class), ``publish`` (inside a transaction) and
+Public surface: ``DomainEvent`` (event base class), ``publish``/``publish_many`` (inside a transaction) and
 ``subscribe`` (handler registration). See README.md beside this file.
 """
 from commerce.eventbus.event import DomainEvent
-from commerce.eventbus.publisher import NotInTransaction, publish
+from commerce.eventbus.publisher import NotInTransaction, publish, publish_many
 from commerce.eventbus.subscriptions import subscribe
 
-__all__ = ["DomainEvent", "NotInTransaction", "publish", "subscribe"]
+__all__ = ["DomainEvent", "NotInTransaction", "publish", "publish_many", "subscribe"]

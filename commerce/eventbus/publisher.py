@@ -4,6 +4,7 @@ announces anything."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 
 import psycopg
 from django.db import connections, transaction
@@ -24,20 +25,32 @@ class NotInTransaction(RuntimeError):
 
 
 def publish(event: DomainEvent, *, using: str = "default") -> None:
-    if not event.name:
-        raise TypeError(f"{type(event).__qualname__} has no event name")
+    """Write ``event`` to the outbox in the current transaction."""
+    publish_many([event], using=using)
+
+
+def publish_many(events: Sequence[DomainEvent], *, using: str = "default") -> None:
+    """Write several events in one round trip (pipelined), in the given order."""
+    if not events:
+        return
+    for event in events:
+        if not event.name:
+            raise TypeError(f"{type(event).__qualname__} has no event name")
     connection = connections[using]
     if not connection.in_atomic_block:
-        raise NotInTransaction(f"publish({event.name}) must run inside transaction.atomic()")
+        raise NotInTransaction(f"publish({events[0].name}) must run inside transaction.atomic()")
+    rows = [
+        (event.event_id, event.name, event.version, str(event.aggregate_id), event.aggregate_version,
+         event.occurred_at, codec.encode(event))
+        for event in events
+    ]
     # A server-side prepared statement on the same connection (so the same transaction): the
     # insert is planned once per connection, which keeps publish() well under the 0.3 ms budget.
     with psycopg.Cursor(connection.connection) as cursor:
-        cursor.execute(
-            _INSERT,
-            (event.event_id, event.name, event.version, str(event.aggregate_id),
-             event.aggregate_version, event.occurred_at, codec.encode(event)),
-            prepare=True,
-        )
+        if len(rows) == 1:
+            cursor.execute(_INSERT, rows[0], prepare=True)
+        else:
+            cursor.executemany(_INSERT, rows)
     # one kick per transaction, however many events it publishes
     if not any(func is signals.kick_relay for _, func, _ in connection.run_on_commit):
         transaction.on_commit(signals.kick_relay, using=using, robust=True)
