@@ -128,11 +128,14 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--orders", type=int, default=20_000)
     parser.add_argument("--processes", type=int, default=4)
+    parser.add_argument("--relay-batches", default="1000,200,4",
+                        help="relay batch sizes to try; 4 makes about one order per transaction")
     args = parser.parse_args()
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)  # the local database may predate the newest migrations
-    for relay_batch, mode in ((1000, "batched (relay batch 1000)"), (4, "one order per transaction")):
+    for relay_batch in [int(b) for b in args.relay_batches.split(",")]:
+        mode = f"relay batch {relay_batch}"
         reset()
         run(f"(a) 10,000 distinct products, {mode}", make_products(10_000, 1_000), args.orders, relay_batch,
             args.processes)

@@ -6,6 +6,7 @@ writing an older version is a no-op, so repeated and reordered writes converge.
 """
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -88,17 +89,26 @@ class PostgresProductStore:
             active=row.active, version=row.version, created_at=row.created_at, updated_at=row.updated_at,
         )
 
+    _SELECT = (
+        "SELECT product_id, seller_id, name, description, price, currency, category, attributes, active, version,"
+        " created_at, updated_at FROM catalog_product_document"
+    )
+
     def get(self, product_id: UUID) -> ProductDoc | None:
-        row = self._model().objects.filter(product_id=product_id).first()
-        return self._doc(row) if row else None
+        # plain SQL: this is the hottest read of the shop, and the ORM's per-row cost shows here
+        return self.get_many([product_id]).get(product_id)
 
     def get_many(self, product_ids: Iterable[UUID]) -> dict[UUID, ProductDoc]:
-        rows = self._model().objects.filter(product_id__in=list(product_ids))
-        return {row.product_id: self._doc(row) for row in rows}
+        from django.db import connection
+
+        with connection.cursor() as cursor:
+            cursor.execute(self._SELECT + " WHERE product_id = ANY(%s)", [list(product_ids)])
+            docs = [ProductDoc(product_id=r[0], seller_id=r[1], name=r[2], description=r[3], price=r[4],
+                               currency=r[5], category=r[6], attributes=_json(r[7]), active=r[8], version=r[9],
+                               created_at=r[10], updated_at=r[11]) for r in cursor.fetchall()]
+        return {doc.product_id: doc for doc in docs}
 
     def put(self, doc: ProductDoc) -> None:
-        import json
-
         from django.db import connection
 
         with connection.cursor() as cursor:
@@ -132,6 +142,11 @@ class PostgresProductStore:
                 return
             yield from (self._doc(row) for row in batch)
             last = batch[-1].product_id
+
+
+def _json(value):
+    # Django makes psycopg hand jsonb over as text, to parse it itself
+    return json.loads(value) if isinstance(value, str) else value
 
 
 _store: ProductStore | None = None
