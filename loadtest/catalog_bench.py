@@ -128,7 +128,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--orders", type=int, default=20_000)
     parser.add_argument("--processes", type=int, default=4)
-    parser.add_argument("--relay-batches", default="1000,200,4",
+    parser.add_argument("--relay-batches", default="1000,4",
                         help="relay batch sizes to try; 4 makes about one order per transaction")
     args = parser.parse_args()
     from django.core.management import call_command

@@ -2,7 +2,7 @@
 
     .venv/bin/python loadtest/eventbus_bench.py [--events 100000] [--rate 4000] [--seconds 20]
 
-Runs against the local PostgreSQL/Redis of `make services` (database `commerce`, migrated); run
+Runs against the local PostgreSQL/Redis of `make services` (database `commerce`; the script migrates it); run
 it with DJANGO_DEBUG=0 (Django's debug mode records every query). It empties the event bus tables.
 Prints: publish cost per event inside the writer's transaction; events/s published by concurrent
 writers; backlog drain rate (relayed + handled per second) with one Celery message per event
@@ -169,6 +169,9 @@ def main():
     parser.add_argument("--per-transaction", type=int, default=20, help="events per writer transaction")
     parser.add_argument("--writers", type=int, default=3, help="writer processes in the steady phase")
     args = parser.parse_args()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)  # the local database may predate the newest migrations
 
     cost = statistics.median(publish_cost(5000) for _ in range(3))
     print(f"publish cost in the writer's transaction: {cost:.3f} ms/event (target <= 0.3)")

@@ -16,7 +16,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from commerce.eventbus.subscriptions import handler_named, handlers_for
+from commerce.eventbus.subscriptions import Handler, handler_named, handlers_for
 
 log = logging.getLogger(__name__)
 
@@ -86,19 +86,22 @@ def relay_once(*, batch_size: int | None = None, sender: Sender | None = None) -
             if not rows:
                 return 0
             streams: dict[tuple[str, int], list[int]] = {}
-            queues: dict[str, str] = {}
+            handlers: dict[str, Handler] = {}
             for outbox_id, name, aggregate_id in rows:
                 for handler in handlers_for(name):
                     key = (handler.name, partition_of(aggregate_id, handler.partitions))
                     streams.setdefault(key, []).append(outbox_id)
-                    queues[handler.name] = handler.queue
+                    handlers[handler.name] = handler
             for (handler_name, partition), ids in streams.items():
-                cursor.execute(
-                    "INSERT INTO eventbus_dispatch (handler, queue, partition, outbox_ids, status, attempts,"
-                    " due_at, last_error) VALUES (%s, %s, %s, %s, 'pending', 0, %s, '') RETURNING id",
-                    [handler_name, queues[handler_name], partition, ids, deadline],
-                )
-                sends.append(Send(cursor.fetchone()[0], handler_name, partition, queues[handler_name]))
+                handler = handlers[handler_name]
+                size = handler.max_batch or len(ids)
+                for start in range(0, len(ids), size):
+                    cursor.execute(
+                        "INSERT INTO eventbus_dispatch (handler, queue, partition, outbox_ids, status, attempts,"
+                        " due_at, last_error) VALUES (%s, %s, %s, %s, 'pending', 0, %s, '') RETURNING id",
+                        [handler_name, handler.queue, partition, ids[start:start + size], deadline],
+                    )
+                    sends.append(Send(cursor.fetchone()[0], handler_name, partition, handler.queue))
         # sort so a worker meets a stream's dispatches in order
         sends.sort(key=lambda s: s.dispatch_id)
         transaction.on_commit(lambda: (sender or celery_sender)(sends))

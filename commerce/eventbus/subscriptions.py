@@ -17,6 +17,7 @@ class Handler:
     fn: Callable
     batch: bool = False
     partitions: int = 2
+    max_batch: int | None = None
     event_names: set[str] = field(default_factory=set)
 
 
@@ -25,13 +26,14 @@ _by_event: dict[str, list[Handler]] = {}
 
 
 def subscribe(*events: type[DomainEvent] | str, handler: str, queue: str, batch: bool = False,
-              partitions: int | None = None):
+              partitions: int | None = None, max_batch: int | None = None):
     """Decorator: ``@subscribe(OrderPlaced, handler="catalog.reserve_stock", queue="catalog")``.
 
     ``handler`` is stored with every delivery and in the inbox: never rename a live handler.
     ``partitions``: how many ordered streams (by aggregate id) may run in parallel for this
     handler; default ``EVENTBUS["PARTITIONS"]``. Changing it on a live system reorders only events
-    that are in flight at that moment.
+    that are in flight at that moment. ``max_batch`` caps the events of one dispatch (one handler
+    transaction): smaller batches hold the handler's locks for less time.
     """
     names = [e if isinstance(e, str) else e.name for e in events]
     if not names:
@@ -46,7 +48,7 @@ def subscribe(*events: type[DomainEvent] | str, handler: str, queue: str, batch:
         from django.conf import settings
 
         entry = Handler(name=handler, queue=queue, fn=fn, batch=batch, event_names=set(names),
-                        partitions=partitions or settings.EVENTBUS["PARTITIONS"])
+                        partitions=partitions or settings.EVENTBUS["PARTITIONS"], max_batch=max_batch)
         unregister(handler)
         _handlers[handler] = entry
         for name in names:

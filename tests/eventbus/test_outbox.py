@@ -217,3 +217,18 @@ def test_prune_removes_old_published_rows_but_keeps_what_dead_letters_need(sende
     assert removed["outbox"] == 1 and removed["inbox"] == 3
     assert list(OutboxEvent.objects.values_list("payload__seq", flat=True)) == [1]
     assert Dispatch.objects.filter(status="dead").count() == 1
+
+
+def test_max_batch_splits_a_stream_into_ordered_dispatches(sender, monkeypatch):
+    from commerce.eventbus.subscriptions import handler_named
+
+    monkeypatch.setattr(handler_named("probe.record_batch"), "max_batch", 3)
+    publish_probes(10)
+    relay_all(sender=sender)
+    sends = [s for s in sender.take() if s.handler == "probe.record_batch"]
+    sizes = [len(Dispatch.objects.get(pk=s.dispatch_id).outbox_ids) for s in sends]
+    assert sizes == [3, 3, 3, 1]
+    deliver_all(reversed(sends))
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT seq FROM probe_effect WHERE handler = 'probe.record_batch' ORDER BY handled_at, seq")
+        assert [row[0] for row in cursor.fetchall()] == list(range(10))
