@@ -15,3 +15,6 @@ CACHES = {
         "KEY_PREFIX": "commerce-test",
     }
 }
+
+# no collected static files in tests; WhiteNoise serves from the apps (finders) instead
+STATIC_ROOT = None
