@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Install what the shop needs on Debian 12, doing only what is missing: the PostgreSQL and Redis
-# servers (apt), the .venv virtualenv, and the Python packages when the requirements changed.
+# servers (apt), Java 17 and Maven for the local Cassandra (apt, only when `java` or `mvn` is
+# missing; CASSANDRA=off skips them), the .venv virtualenv, and the Python packages when the
+# requirements changed. Cassandra's own jars are fetched by scripts/cassandra.sh.
 # Usage: scripts/install.sh   (as root, or as a user who may sudo)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -42,6 +44,10 @@ packages=()
 compgen -G "/usr/lib/postgresql/*/bin/postgres" >/dev/null || packages+=(postgresql)
 command -v redis-server >/dev/null 2>&1 || packages+=(redis-server)
 command -v make >/dev/null 2>&1 || packages+=(make)
+if [ "${CASSANDRA:-on}" != off ]; then
+  command -v java >/dev/null 2>&1 || packages+=(openjdk-17-jre-headless)
+  command -v mvn >/dev/null 2>&1 || packages+=(maven)
+fi
 PYTHON=$(pick_python)
 if [ -z "$PYTHON" ]; then
   packages+=(python3 python3-venv)
@@ -57,7 +63,13 @@ if [ ${#packages[@]} -gt 0 ]; then
   PYTHON=$(pick_python)
   [ -n "$PYTHON" ] || { echo "install: no python3 >= 3.11 after apt-get install" >&2; exit 1; }
 else
-  say "system packages present (postgresql, redis-server, make, $PYTHON)"
+  extra=""
+  [ "${CASSANDRA:-on}" = off ] || extra=", java, mvn"
+  say "system packages present (postgresql, redis-server, make, $PYTHON$extra)"
+fi
+if [ "${CASSANDRA:-on}" != off ] && [ -z "${CASSANDRA_JAVA:-}" ] &&
+  ! java -XshowSettings:properties -version 2>&1 | grep -q 'java.specification.version = 17$'; then
+  say "warning: \`java\` is not Java 17, which the local Cassandra 5.0 needs (set CASSANDRA_JAVA)" >&2
 fi
 
 # --- virtualenv ------------------------------------------------------------------------------

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Start, stop or check the shop's local PostgreSQL and Redis, with their data under .data/.
-# Usage: scripts/services.sh start|stop|status
-# Ports come from PG_PORT (55432) and REDIS_PORT (56379); both listen on 127.0.0.1 only.
+# Start, stop or check the shop's local PostgreSQL, Redis and Cassandra, with their data under
+# .data/. Usage: scripts/services.sh start|stop|status
+# Ports come from PG_PORT (55432), REDIS_PORT (56379) and CASSANDRA_PORT (59042, CQL); all listen
+# on 127.0.0.1 only. Cassandra is run by scripts/cassandra.sh (its first start downloads its jars
+# with Maven); CASSANDRA=off skips starting it (default: on). stop and status always include it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT="$PWD"
@@ -11,6 +13,11 @@ REDIS_PORT="${REDIS_PORT:-56379}"
 PG_DIR="$DATA/postgres"
 PG_RUN="$DATA/run"
 REDIS_DIR="$DATA/redis"
+CASSANDRA="${CASSANDRA:-on}"
+case "$CASSANDRA" in
+  on|off) ;;
+  *) echo "CASSANDRA must be on or off, not '$CASSANDRA'" >&2; exit 2 ;;
+esac
 
 pg_bin() {
   local dir
@@ -110,6 +117,14 @@ redis_stop() {
   fi
 }
 
+cassandra_start() {
+  if [ "$CASSANDRA" = off ]; then
+    echo "cassandra: not started (CASSANDRA=off)"
+    return
+  fi
+  "$ROOT/scripts/cassandra.sh" start
+}
+
 case "${1:-}" in
   start)
     # `make up` and `make test` may start at the same moment: one start at a time. flock -o
@@ -118,11 +133,12 @@ case "${1:-}" in
       mkdir -p "$DATA"
       SERVICES_LOCKED=1 exec flock -o "$DATA/services.lock" "$ROOT/scripts/services.sh" start
     fi
-    pg_start; redis_start ;;
-  stop) redis_stop; pg_stop ;;
+    pg_start; redis_start; cassandra_start ;;
+  stop) "$ROOT/scripts/cassandra.sh" stop; redis_stop; pg_stop ;;
   status)
     bin=$(pg_bin)
     "$bin/pg_isready" -h 127.0.0.1 -p "$PG_PORT" || true
-    redis-cli -p "$REDIS_PORT" ping || true ;;
+    redis-cli -p "$REDIS_PORT" ping || true
+    "$ROOT/scripts/cassandra.sh" status || true ;;
   *) echo "usage: $0 start|stop|status" >&2; exit 2 ;;
 esac
