@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Run the whole shop locally: install what is missing, start PostgreSQL and Redis, migrate, then
+# Run the whole shop locally: install what is missing, start PostgreSQL, Redis and Cassandra, migrate, then
 # run web (gunicorn), worker and beat (Celery) under honcho. Ctrl-C stops the three; the
 # databases keep running until `make down`.
 # Usage: scripts/up.sh   (PORT, WEB_CONCURRENCY, CELERY_CONCURRENCY may be set)
@@ -16,6 +16,9 @@ export PYTHONUNBUFFERED=1
 
 echo "up: migrate"
 python manage.py migrate --noinput
+# Cassandra keyspace and tables (product documents), from the catalog's Cassandra models
+echo "up: sync_cassandra"
+python manage.py sync_cassandra --database cassandra >/dev/null
 # Fills STATIC_ROOT (.data/static); gunicorn itself serves no static files (see README).
 echo "up: collectstatic"
 python manage.py collectstatic --noinput >/dev/null

@@ -7,11 +7,15 @@
 - ``Stock``, ``StockMovement``: stock per product and its ledger.
 - ``OrderStock``, ``Reservation``: what each order holds, driven by order events.
 - ``StockRequest``: idempotency keys of stock changes made over HTTP.
+
+And, at the end, the two Cassandra tables of the Cassandra product store.
 """
 import uuid
 
+from cassandra.cqlengine import columns
 from django.db import models
 from django.db.models.functions import Now
+from django_cassandra_engine.models import DjangoCassandraModel
 
 
 class Product(models.Model):
@@ -148,3 +152,42 @@ class StockRequest(models.Model):
 
     def __str__(self) -> str:
         return f"{self.member_id}/{self.key}"
+
+
+# --- Cassandra tables of the Cassandra product store (created by `manage.py sync_cassandra`) ---
+# Times are microseconds since the epoch (bigint): CQL timestamps keep only milliseconds.
+
+
+class CassandraProduct(DjangoCassandraModel):
+    """products_by_id: one partition per product; every write carries USING TIMESTAMP <version>."""
+
+    __table_name__ = "products_by_id"
+
+    product_id = columns.UUID(primary_key=True)
+    seller_id = columns.UUID()
+    name = columns.Text()
+    description = columns.Text()
+    price = columns.Decimal()
+    currency = columns.Text()
+    category = columns.Text()
+    attributes = columns.Text()  # JSON: a CQL map would lose the values' types
+    active = columns.Boolean()
+    version = columns.BigInt()
+    created_at_us = columns.BigInt()
+    updated_at_us = columns.BigInt()
+
+    class Meta:
+        get_pk_field = "product_id"
+
+
+class CassandraProductBySeller(DjangoCassandraModel):
+    """products_by_seller: a seller's products, newest first (written once, at creation)."""
+
+    __table_name__ = "products_by_seller"
+
+    seller_id = columns.UUID(partition_key=True)
+    created_at_us = columns.BigInt(primary_key=True, clustering_order="DESC")
+    product_id = columns.UUID(primary_key=True, clustering_order="DESC")
+
+    class Meta:
+        get_pk_field = "seller_id"

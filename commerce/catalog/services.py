@@ -67,11 +67,16 @@ def _availability_event(stock: Stock) -> StockAvailabilityChanged:
     )
 
 
+def _money(price) -> Decimal:
+    """Two decimal places, whatever store keeps it (PostgreSQL numeric(14,2) would, Cassandra not)."""
+    return Decimal(price).quantize(Decimal("0.01"))
+
+
 def product_create(*, seller_id: UUID, name: str, description: str, price: Decimal, currency: str,
                    category: str, attributes: dict, stock: int = 0) -> ProductDoc:
     now = timezone.now()
     doc = ProductDoc(
-        product_id=uuid.uuid4(), seller_id=seller_id, name=name, description=description, price=price,
+        product_id=uuid.uuid4(), seller_id=seller_id, name=name, description=description, price=_money(price),
         currency=currency, category=category, attributes=attributes, version=1, created_at=now, updated_at=now,
     )
     with transaction.atomic():
@@ -97,7 +102,7 @@ def product_update(*, product_id: UUID, actor_id: UUID, name: str, description: 
         head.version += 1
         head.save(update_fields=["version"])
         doc = ProductDoc(
-            product_id=head.id, seller_id=head.seller_id, name=name, description=description, price=price,
+            product_id=head.id, seller_id=head.seller_id, name=name, description=description, price=_money(price),
             currency=currency, category=category, attributes=attributes, active=active, version=head.version,
             created_at=head.created_at, updated_at=timezone.now(),
         )

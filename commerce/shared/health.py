@@ -40,6 +40,13 @@ def check_redis() -> None:
         client.close()
 
 
+def check_cassandra() -> None:
+    """A real CQL query on the node the ``cassandra`` database alias names."""
+    from commerce.shared import cassandra
+
+    cassandra.session().execute("SELECT release_version FROM system.local", timeout=_timeout_seconds()).one()
+
+
 def configured_checks() -> dict[str, Callable[[], None]]:
     return {name: import_string(path) for name, path in settings.HEALTH_CHECKS.items()}
 

@@ -1,9 +1,12 @@
 """Settings shared by every environment. Everything that differs comes from environment variables."""
+import json
 import os
 from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from cassandra.io.asyncioreactor import AsyncioConnection
+from cassandra.policies import DCAwareRoundRobinPolicy, TokenAwarePolicy
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -25,6 +28,7 @@ DEBUG = env_bool("DJANGO_DEBUG", False)
 ALLOWED_HOSTS = env("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",")
 
 INSTALLED_APPS = [
+    "django_cassandra_engine",  # first, as it asks: it replaces migrate/makemigrations for Cassandra
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -86,6 +90,31 @@ DATABASES = {
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# Cassandra (product documents): the local node of scripts/cassandra.sh. Replication is one JSON
+# object: SimpleStrategy RF 1 for the single local node; a real cluster uses e.g.
+# {"strategy_class": "NetworkTopologyStrategy", "dc1": 3} (see docs/cassandra.md).
+DATABASES["cassandra"] = {
+    "ENGINE": "django_cassandra_engine",
+    "NAME": env("CASSANDRA_KEYSPACE", "commerce"),
+    "HOST": env("CASSANDRA_HOSTS", "127.0.0.1"),
+    "OPTIONS": {
+        "replication": json.loads(env("CASSANDRA_REPLICATION",
+                                      '{"strategy_class": "SimpleStrategy", "replication_factor": 1}')),
+        "connection": {
+            "port": env_int("CASSANDRA_PORT", 59042),
+            # token-aware routing to a replica of the row, in the local data centre
+            "load_balancing_policy": TokenAwarePolicy(
+                DCAwareRoundRobinPolicy(local_dc=env("CASSANDRA_LOCAL_DC", "datacenter1"))),
+            # the default libev reactor often hangs a process for 5 s at exit; asyncio does not
+            "connection_class": AsyncioConnection,
+            # connect on first use, after gunicorn/Celery have forked their workers
+            "lazy_connect": True,
+            "retry_connect": True,
+            "connect_timeout": 5,
+        },
+    },
+}
+
 REDIS_URL = env("REDIS_URL", "redis://127.0.0.1:56379/0")
 CACHES = {
     "default": {
@@ -140,6 +169,7 @@ REST_KNOX = {
 HEALTH_CHECKS = {
     "database": "commerce.shared.health.check_database",
     "redis": "commerce.shared.health.check_redis",
+    "cassandra": "commerce.shared.health.check_cassandra",
 }
 HEALTH_CHECK_TIMEOUT_SECONDS = float(env("HEALTH_CHECK_TIMEOUT_SECONDS", "1.0"))
 
@@ -182,7 +212,7 @@ EVENTBUS = {
 }
 
 # Where product documents live (see commerce/catalog/store.py).
-CATALOG_PRODUCT_STORE = env("CATALOG_PRODUCT_STORE", "commerce.catalog.store.PostgresProductStore")
+CATALOG_PRODUCT_STORE = env("CATALOG_PRODUCT_STORE", "commerce.catalog.cassandra_store.CassandraProductStore")
 
 CELERY_BEAT_SCHEDULE = {
     "eventbus-relay": {"task": "eventbus.relay", "schedule": EVENTBUS["RELAY_INTERVAL_SECONDS"],

@@ -18,3 +18,6 @@ CACHES = {
 
 # no collected static files in tests; WhiteNoise serves from the apps (finders) instead
 STATIC_ROOT = None
+
+# Cassandra: a keyspace of its own (tests empty its tables).
+DATABASES["cassandra"]["NAME"] = env("TEST_CASSANDRA_KEYSPACE", "commerce_test")  # noqa: F405

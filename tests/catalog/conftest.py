@@ -23,3 +23,33 @@ def make_product(db):
         return services.product_create(seller_id=seller.id, **values)
 
     return make
+
+
+# Every catalog test runs against both product stores. Product writes reach a non-transactional
+# store (Cassandra) after the commit, so catalog tests use real transactions (transaction=True).
+STORES = {
+    "postgres": "commerce.catalog.store.PostgresProductStore",
+    "cassandra": "commerce.catalog.cassandra_store.CassandraProductStore",
+}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def cassandra_schema(django_db_blocker):
+    """The test keyspace and its tables, made once per run by the project's own command (before
+    any test's database guard is in place)."""
+    from django.core.management import call_command
+
+    with django_db_blocker.unblock():
+        call_command("sync_cassandra", database="cassandra", verbosity=0)
+
+
+@pytest.fixture(autouse=True, params=list(STORES))
+def product_store_kind(request, settings):
+    from commerce.catalog.store import product_store, reset_product_store
+
+    settings.CATALOG_PRODUCT_STORE = STORES[request.param]
+    reset_product_store()
+    if request.param == "cassandra":
+        product_store().truncate()
+    yield request.param
+    reset_product_store()

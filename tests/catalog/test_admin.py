@@ -9,7 +9,7 @@ from commerce.catalog.store import product_store
 from commerce.eventbus.models import OutboxEvent
 from commerce.shared.errors import Conflict
 
-pytestmark = pytest.mark.django_db
+pytestmark = pytest.mark.django_db(transaction=True)
 
 PRODUCTS = "/admin/catalog/product/"
 MOVEMENTS = "/admin/catalog/stockmovement/"

@@ -6,7 +6,7 @@ from commerce.catalog import rules
 from commerce.catalog.models import Stock, StockMovement
 from commerce.eventbus.models import OutboxEvent
 
-pytestmark = pytest.mark.django_db
+pytestmark = pytest.mark.django_db(transaction=True)
 
 URL = "/catalog/change-inventory-count"
 

@@ -13,7 +13,7 @@ from commerce.catalog.store import ProductDoc, product_store
 from commerce.eventbus.delivery import deliver
 from commerce.eventbus.relay import relay_all
 
-pytestmark = pytest.mark.django_db
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def doc(version=1, seller=None, created_at=None, name="Wireless earbuds"):
@@ -67,17 +67,15 @@ def test_iter_all_visits_every_product_once():
     assert sorted(d.product_id for d in store.iter_all(batch_size=3)) == sorted(d.product_id for d in docs)
 
 
-def test_a_store_write_lost_after_the_commit_is_repaired_by_the_relay(monkeypatch, django_capture_on_commit_callbacks):
+def test_a_store_write_lost_after_the_commit_is_repaired_by_the_relay(monkeypatch):
     real_put = type(product_store()).put
     monkeypatch.setattr(type(product_store()), "put", lambda self, d: None)  # the process died right here
-    with django_capture_on_commit_callbacks(execute=False):
-        created = services.product_create(seller_id=uuid.uuid4(), name="Lost write", description="", price=Decimal("1"),
-                                          currency="KRW", category="other", attributes={}, stock=1)
+    created = services.product_create(seller_id=uuid.uuid4(), name="Lost write", description="", price=Decimal("1"),
+                                      currency="KRW", category="other", attributes={}, stock=1)
     assert product_store().get(created.product_id) is None
     monkeypatch.setattr(type(product_store()), "put", real_put)
     sends = []
-    with django_capture_on_commit_callbacks(execute=True):
-        relay_all(sender=sends.extend)
+    relay_all(sender=sends.extend)
     assert any(s.handler == "catalog.apply_product_document" for s in sends)
     for send in sends:
         deliver(send.dispatch_id, send.handler, send.partition)

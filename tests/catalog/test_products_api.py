@@ -9,7 +9,7 @@ from commerce.catalog.models import Product, Stock, StockMovement
 from commerce.catalog.store import product_store
 from commerce.eventbus.models import OutboxEvent
 
-pytestmark = pytest.mark.django_db
+pytestmark = pytest.mark.django_db(transaction=True)
 
 PRODUCT_KEYS = {"productId", "sellerId", "name", "description", "price", "currency", "category", "attributes",
                 "available", "version", "createdAt", "updatedAt"}

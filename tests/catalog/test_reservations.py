@@ -51,7 +51,7 @@ def ledger_matches(product_id):
     return (sums["on_hand"] or 0, sums["reserved"] or 0) == (stock.on_hand, stock.reserved)
 
 
-@pytest.mark.django_db
+@pytest.mark.django_db(transaction=True)
 def test_an_order_reserves_every_line_and_announces_it():
     a, b = make_product(5), make_product(3)
     order = placed((a, 2), (b, 3))
@@ -69,7 +69,7 @@ def test_an_order_reserves_every_line_and_announces_it():
     assert ledger_matches(a) and ledger_matches(b)
 
 
-@pytest.mark.django_db
+@pytest.mark.django_db(transaction=True)
 def test_an_order_that_does_not_fit_reserves_nothing_and_names_the_short_product():
     a, b = make_product(5), make_product(1)
     apply(placed((a, 2), (b, 2)))
@@ -80,7 +80,7 @@ def test_an_order_that_does_not_fit_reserves_nothing_and_names_the_short_product
     assert not Reservation.objects.exists()
 
 
-@pytest.mark.django_db
+@pytest.mark.django_db(transaction=True)
 def test_an_order_for_an_unknown_product_fails_cleanly():
     unknown = uuid.uuid4()
     apply(placed((unknown, 1)))
@@ -88,7 +88,7 @@ def test_an_order_for_an_unknown_product_fails_cleanly():
     assert event.payload["product_id"] == str(unknown) and event.payload["available"] == 0
 
 
-@pytest.mark.django_db
+@pytest.mark.django_db(transaction=True)
 def test_lines_of_the_same_product_are_added_up():
     a = make_product(3)
     apply(placed((a, 2), (a, 2)))
@@ -97,7 +97,7 @@ def test_lines_of_the_same_product_are_added_up():
     assert stock_of(a).reserved == 3
 
 
-@pytest.mark.django_db
+@pytest.mark.django_db(transaction=True)
 def test_the_same_order_placed_twice_reserves_once():
     a = make_product(5)
     order = placed((a, 2))
@@ -109,7 +109,7 @@ def test_the_same_order_placed_twice_reserves_once():
     assert len(published("catalog.stock_reserved")) == 1
 
 
-@pytest.mark.django_db
+@pytest.mark.django_db(transaction=True)
 def test_cancelling_releases_and_completing_sells():
     a = make_product(5)
     cancelled, completed = placed((a, 2)), placed((a, 1))
@@ -126,7 +126,7 @@ def test_cancelling_releases_and_completing_sells():
     assert ledger_matches(a)
 
 
-@pytest.mark.django_db
+@pytest.mark.django_db(transaction=True)
 def test_a_release_that_overtakes_its_reservation_leaves_nothing_reserved():
     a = make_product(5)
     order = placed((a, 2))
@@ -137,7 +137,7 @@ def test_a_release_that_overtakes_its_reservation_leaves_nothing_reserved():
     assert not published("catalog.stock_reserved")
 
 
-@pytest.mark.django_db
+@pytest.mark.django_db(transaction=True)
 def test_availability_events_only_for_sold_out_and_back():
     a = make_product(2)
     start = len(published("catalog.stock_availability_changed"))

@@ -7,11 +7,11 @@ def broken_check():
     raise ConnectionError("down")
 
 
-def test_health_is_ok_when_the_database_and_redis_answer(api_client):
+def test_health_is_ok_when_the_database_redis_and_cassandra_answer(api_client):
     response = api_client.get("/health")
 
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "checks": {"database": "ok", "redis": "ok"}}
+    assert response.json() == {"status": "ok", "checks": {"database": "ok", "redis": "ok", "cassandra": "ok"}}
 
 
 def test_health_is_503_naming_redis_when_redis_is_unreachable(api_client, settings):
@@ -20,17 +20,17 @@ def test_health_is_503_naming_redis_when_redis_is_unreachable(api_client, settin
     response = api_client.get("/health")
 
     assert response.status_code == 503
-    assert response.json()["checks"] == {"database": "ok", "redis": "error"}
+    assert response.json()["checks"] == {"database": "ok", "redis": "error", "cassandra": "ok"}
     assert response.json()["status"] != "ok"
 
 
 def test_health_runs_every_configured_check(api_client, settings):
-    settings.HEALTH_CHECKS = {**settings.HEALTH_CHECKS, "cassandra": "tests.shared.test_health.broken_check"}
+    settings.HEALTH_CHECKS = {**settings.HEALTH_CHECKS, "search": "tests.shared.test_health.broken_check"}
 
     response = api_client.get("/health")
 
     assert response.status_code == 503
-    assert response.json()["checks"] == {"database": "ok", "redis": "ok", "cassandra": "error"}
+    assert response.json()["checks"] == {"database": "ok", "redis": "ok", "cassandra": "ok", "search": "error"}
 
 
 def test_health_needs_no_token_and_ignores_a_bad_one(api_client):

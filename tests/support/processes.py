@@ -11,7 +11,6 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from django.conf import settings
 from django.db import connection
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -26,7 +25,7 @@ def test_database_url() -> str:
 def child_env(**extra: str) -> dict[str, str]:
     env = dict(os.environ)
     env.update(
-        DJANGO_SETTINGS_MODULE=settings.SETTINGS_MODULE,
+        DJANGO_SETTINGS_MODULE=os.environ.get("DJANGO_SETTINGS_MODULE") or "config.settings.test",
         DATABASE_URL=test_database_url(),
         EVENTBUS_EXTRA_HANDLER_MODULES="tests.eventbus.probe_handlers",
         PYTHONPATH=str(ROOT),
