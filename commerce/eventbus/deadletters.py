@@ -50,7 +50,7 @@ def dead_letter_replay(*, ids: list[int] | None = None, handler: str | None = No
     where, params = _select(ids, handler)
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(
-            f"UPDATE eventbus_dispatch SET status = 'pending', attempts = 0, due_at = now()"  # noqa: S608
+            f"UPDATE eventbus_dispatch SET status = 'pending', attempts = 0, sweeps = 0, due_at = now()"  # noqa: S608
             f" + interval '30 seconds', updated_at = now() WHERE {where}"
             " RETURNING id, handler, partition, queue",
             params,

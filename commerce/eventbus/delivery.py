@@ -138,7 +138,7 @@ def _record_failure(cursor, handler: Handler, outbox_id: int, error: str, retry_
                   handler.name, outbox_id, attempts)
     if retry_row:
         cursor.execute(
-            "UPDATE eventbus_dispatch SET status = %s, attempts = %s, last_error = %s,"
+            "UPDATE eventbus_dispatch SET status = %s, attempts = %s, last_error = %s, sweeps = 0,"
             " due_at = now() + make_interval(secs => %s), updated_at = now() WHERE id = %s",
             [status, attempts, error, delay, retry_row[0]],
         )

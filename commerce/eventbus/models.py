@@ -51,6 +51,8 @@ class Dispatch(models.Model):
     outbox_ids = ArrayField(models.BigIntegerField())
     status = models.CharField(max_length=10, default=PENDING)
     attempts = models.PositiveIntegerField(default=0)
+    # times the sweep had to send it again because no handler finished it by its deadline
+    sweeps = models.PositiveIntegerField(db_default=0)
     due_at = models.DateTimeField()
     last_error = models.TextField(blank=True, default="")
     created_at = models.DateTimeField(db_default=Now())

@@ -123,12 +123,27 @@ def relay_all(*, max_seconds: float = 5.0, sender: Sender | None = None) -> int:
 
 
 def sweep(*, limit: int = 1000, sender: Sender | None = None) -> int:
-    """Re-send pending dispatches past their deadline. Returns how many were re-sent."""
+    """Re-send pending dispatches past their deadline. Returns how many were re-sent.
+
+    A dispatch that is still not done after ``MAX_SWEEPS`` re-sends (its handler keeps killing its
+    worker, or every message is lost) becomes a dead letter instead of looping for ever.
+    """
     deadline = timezone.now() + timedelta(seconds=conf("DELIVERY_DEADLINE_SECONDS"))
+    max_sweeps = conf("MAX_SWEEPS")
     with transaction.atomic():
         with connection.cursor() as cursor:
             cursor.execute(
-                "UPDATE eventbus_dispatch SET due_at = %s, updated_at = now() WHERE id IN ("
+                "UPDATE eventbus_dispatch SET status = 'dead', updated_at = now(), last_error ="
+                " 'not done after ' || sweeps || ' re-sends past the delivery deadline (the handler'"
+                " || ' kills its worker, or every message was lost)' || chr(10) || last_error"
+                " WHERE status = 'pending' AND due_at <= now() AND sweeps >= %s RETURNING id, handler",
+                [max_sweeps],
+            )
+            for dispatch_id, handler in cursor.fetchall():
+                log.error("eventbus: dispatch %s to %s is a dead letter after %s re-sends", dispatch_id, handler,
+                          max_sweeps)
+            cursor.execute(
+                "UPDATE eventbus_dispatch SET due_at = %s, sweeps = sweeps + 1, updated_at = now() WHERE id IN ("
                 " SELECT id FROM eventbus_dispatch WHERE status = 'pending' AND due_at <= now()"
                 " ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED)"
                 " RETURNING id, handler, partition, queue",

@@ -205,6 +205,7 @@ EVENTBUS = {
     "KICK_WINDOW_MS": env_int("EVENTBUS_KICK_WINDOW_MS", 100),
     "DELIVERY_DEADLINE_SECONDS": env_int("EVENTBUS_DELIVERY_DEADLINE_SECONDS", 30),
     "MAX_ATTEMPTS": env_int("EVENTBUS_MAX_ATTEMPTS", 5),
+    "MAX_SWEEPS": env_int("EVENTBUS_MAX_SWEEPS", 10),
     "RETRY_BASE_SECONDS": float(env("EVENTBUS_RETRY_BASE_SECONDS", "2.0")),
     "RETENTION_HOURS": env_int("EVENTBUS_RETENTION_HOURS", 72),
     # extra modules whose import subscribes handlers (tests and benchmarks use this for probes)

@@ -232,3 +232,30 @@ def test_max_batch_splits_a_stream_into_ordered_dispatches(sender, monkeypatch):
     with connection.cursor() as cursor:
         cursor.execute("SELECT seq FROM probe_effect WHERE handler = 'probe.record_batch' ORDER BY handled_at, seq")
         assert [row[0] for row in cursor.fetchall()] == list(range(10))
+
+
+def test_a_dispatch_that_never_completes_becomes_a_dead_letter_after_max_sweeps(sender, settings):
+    """A handler that kills its worker never raises, so it never counts an attempt; the sweep
+    counts how often it had to send the dispatch again and gives up after MAX_SWEEPS."""
+    settings.EVENTBUS = {**settings.EVENTBUS, "MAX_SWEEPS": 3}
+    publish_probes(1)
+    relay_all(sender=sender)
+    sender.take()  # every delivery dies with its worker: nothing is ever done
+    dispatch = Dispatch.objects.get(handler="probe.record")
+    for expected_sweeps in (1, 2, 3):
+        Dispatch.objects.filter(pk=dispatch.pk).update(due_at=dispatch.created_at)
+        sweep(sender=sender)
+        dispatch.refresh_from_db()
+        assert (dispatch.status, dispatch.sweeps) == ("pending", expected_sweeps)
+    Dispatch.objects.filter(pk=dispatch.pk).update(due_at=dispatch.created_at)
+    sweep(sender=sender)
+    dispatch.refresh_from_db()
+    assert dispatch.status == "dead"
+    assert "not done after 3 re-sends" in dispatch.last_error
+    sender.take()
+
+    assert deadletters.dead_letter_replay(ids=[dispatch.pk], sender=sender) == 1
+    deliver_all(sender.take())
+    dispatch.refresh_from_db()
+    assert (dispatch.status, dispatch.sweeps) == ("done", 0)
+    assert effects() == {0: 1}
