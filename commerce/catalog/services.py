@@ -87,7 +87,7 @@ def product_create(*, seller_id: UUID, name: str, description: str, price: Decim
                                          reason="initial stock", actor_id=seller_id)
         publish(product_changed_event(doc))
         publish(_availability_event(row))
-        _store_after_commit(doc)
+        _store_document(doc)
     return doc
 
 
@@ -107,11 +107,12 @@ def product_update(*, product_id: UUID, actor_id: UUID, name: str, description: 
             created_at=head.created_at, updated_at=timezone.now(),
         )
         publish(product_changed_event(doc))
-        _store_after_commit(doc)
+        _store_document(doc)
     return doc
 
 
-def _store_after_commit(doc: ProductDoc) -> None:
+def _store_document(doc: ProductDoc) -> None:
+    """In the transaction for a PostgreSQL store; after the commit for any other."""
     store = product_store()
     if store.transactional:
         store.put(doc)
