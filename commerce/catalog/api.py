@@ -1,13 +1,13 @@
 """The catalog's public facade for other contexts: plain values in, frozen dataclasses out."""
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from uuid import UUID
 
 from commerce.catalog import selectors
-from commerce.catalog.store import product_store
+from commerce.catalog.store import ProductDoc, product_store
 
 
 @dataclass(frozen=True)
@@ -23,20 +23,9 @@ class ProductSnapshot:
     available: int
 
 
-@dataclass(frozen=True)
-class ProductRecord:
-    """A whole product document (what search indexes), without stock."""
-
-    product_id: UUID
-    seller_id: UUID
-    name: str
-    description: str
-    price: Decimal
-    currency: str
-    category: str
-    attributes: dict
-    active: bool
-    version: int
+# A whole product document (what search indexes), without stock: the store's own frozen
+# dataclass, published here under the name other contexts use.
+ProductRecord = ProductDoc
 
 
 def product_snapshots(product_ids: Iterable[UUID]) -> dict[UUID, ProductSnapshot]:
@@ -50,12 +39,9 @@ def product_snapshots(product_ids: Iterable[UUID]) -> dict[UUID, ProductSnapshot
     }
 
 
-def products_iter_all(*, batch_size: int = 1000):
+def products_iter_all(*, batch_size: int = 1000) -> Iterator[ProductRecord]:
     """Every product document, for rebuilding read models (search reindexing)."""
-    for doc in product_store().iter_all(batch_size=batch_size):
-        yield ProductRecord(product_id=doc.product_id, seller_id=doc.seller_id, name=doc.name,
-                            description=doc.description, price=doc.price, currency=doc.currency,
-                            category=doc.category, attributes=doc.attributes, active=doc.active, version=doc.version)
+    return product_store().iter_all(batch_size=batch_size)
 
 
 def stock_in_stock(product_ids: Iterable[UUID]) -> dict[UUID, bool]:
