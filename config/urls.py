@@ -7,6 +7,7 @@ from commerce.shared.http.views import HealthApi, route_not_found
 
 urlpatterns = [
     path("member/", include("commerce.members.http.urls")),
+    path("catalog/", include("commerce.search.http.urls")),  # POST /catalog/search
     path("catalog/", include("commerce.catalog.http.urls")),
     path("health", HealthApi.as_view(), name="health"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

@@ -67,3 +67,10 @@ class Conflict(DomainError):
 
     status = 409
     default_detail = "The request conflicts with the current state of the resource."
+
+
+class Unavailable(DomainError):
+    """A dependency of this request is down or not ready (e.g. the search index is rebuilding)."""
+
+    status = 503
+    default_detail = "The service is temporarily unavailable."

@@ -116,6 +116,8 @@ DATABASES["cassandra"] = {
 }
 
 REDIS_URL = env("REDIS_URL", "redis://127.0.0.1:56379/0")
+# the search index (commerce/search): its own Redis database, so a broker flush does not touch it
+SEARCH_REDIS_URL = env("SEARCH_REDIS_URL", "redis://127.0.0.1:56379/2")
 CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",

@@ -8,6 +8,7 @@ PASSWORD_HASHERS = ["commerce.members.hashers.FastArgon2PasswordHasher", *PASSWO
 # Keep test traffic away from what `make up` is running: other Redis databases.
 REDIS_URL = env("TEST_REDIS_URL", "redis://127.0.0.1:56379/8")
 CELERY_BROKER_URL = REDIS_URL
+SEARCH_REDIS_URL = env("TEST_SEARCH_REDIS_URL", "redis://127.0.0.1:56379/10")
 CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
