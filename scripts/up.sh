@@ -19,6 +19,9 @@ python manage.py migrate --noinput
 # Cassandra keyspace and tables (product documents), from the catalog's Cassandra models
 echo "up: sync_cassandra"
 python manage.py sync_cassandra --database cassandra >/dev/null
+# the search index, if Redis has none (first run, or Redis restarted empty)
+echo "up: search index"
+python manage.py reindex --if-missing
 # Fills STATIC_ROOT (.data/static); gunicorn itself serves no static files (see README).
 echo "up: collectstatic"
 python manage.py collectstatic --noinput >/dev/null

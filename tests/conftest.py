@@ -73,3 +73,13 @@ def client_for(db):
 def member_client(client_for, member) -> APIClient:
     """``member``, logged in."""
     return client_for(member)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def cassandra_schema(django_db_blocker):
+    """The test keyspace and its tables, made once per run by the project's own command (before
+    any test's database guard is in place)."""
+    from django.core.management import call_command
+
+    with django_db_blocker.unblock():
+        call_command("sync_cassandra", database="cassandra", verbosity=0)

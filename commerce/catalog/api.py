@@ -46,3 +46,15 @@ def products_iter_all(*, batch_size: int = 1000) -> Iterator[ProductRecord]:
 
 def stock_in_stock(product_ids: Iterable[UUID]) -> dict[UUID, bool]:
     return {pid: level.available > 0 for pid, level in selectors.stock_levels(product_ids).items()}
+
+
+@dataclass(frozen=True)
+class StockAvailability:
+    in_stock: bool
+    version: int  # the version that StockAvailabilityChanged events carry as aggregate_version
+
+
+def stock_availability(product_ids: Iterable[UUID]) -> dict[UUID, StockAvailability]:
+    """In stock or not, with the stock version, for read models rebuilt from scratch."""
+    return {pid: StockAvailability(level.available > 0, level.version)
+            for pid, level in selectors.stock_levels(product_ids).items()}

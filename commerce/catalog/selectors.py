@@ -16,6 +16,7 @@ class StockLevel:
     product_id: UUID
     available: int
     reserved: int
+    version: int = 0
 
 
 @dataclass(frozen=True)
@@ -27,10 +28,10 @@ class ProductView:
 def stock_levels(product_ids: Iterable[UUID]) -> dict[UUID, StockLevel]:
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT product_id, on_hand - reserved, reserved FROM catalog_stock WHERE product_id = ANY(%s)",
+            "SELECT product_id, on_hand - reserved, reserved, version FROM catalog_stock WHERE product_id = ANY(%s)",
             [list(product_ids)],
         )
-        return {pid: StockLevel(pid, available, reserved) for pid, available, reserved in cursor.fetchall()}
+        return {row[0]: StockLevel(*row) for row in cursor.fetchall()}
 
 
 def product_get(*, product_id: UUID) -> ProductView:

@@ -2,9 +2,10 @@
 
 Candidates come from the smallest of the query's term lists (best first), or, with no words,
 from the category (by price), the seller, or everything (newest first), at most ``SCAN_CAP`` of
-them; every other term and filter is checked per candidate. Matches are sorted by a key that is
-unique per product, and the cursor is the last key returned, so pages neither skip nor repeat
-products when others are added or removed between two pages.
+them; every other term and filter is checked per candidate. Matches are sorted by a key that ends
+in the product id, so it is unique and the same in every generation of the index; the cursor is
+the last key returned, so pages neither skip nor repeat products when others are added or
+removed between two pages.
 """
 from __future__ import annotations
 
@@ -29,7 +30,7 @@ local cat, seller = ARGV[5], ARGV[6]
 local minp, maxp = tonumber(ARGV[7]), tonumber(ARGV[8])
 local instock = ARGV[9] == '1'
 local cursor = nil
-if ARGV[10] ~= '' then cursor = {tonumber(ARGV[10]), tonumber(ARGV[11]), tonumber(ARGV[12])} end
+if ARGV[10] ~= '' then cursor = {tonumber(ARGV[10]), tonumber(ARGV[11]), ARGV[12]} end
 local nterms = tonumber(ARGV[13])
 local terms = {}
 for n = 1, nterms do
@@ -70,7 +71,7 @@ for n = 1, #candidates, 2 do
     rel = rel + tonumber(s)
   end
   if ok then
-    local f = redis.call('HMGET', p .. 'd:' .. i, 'c', 's', 'p', 't')
+    local f = redis.call('HMGET', p .. 'd:' .. i, 'c', 's', 'p', 't', 'u')
     local price, created = tonumber(f[3]), tonumber(f[4])
     if not f[1] then ok = false
     elseif cat ~= '' and f[1] ~= cat then ok = false
@@ -80,12 +81,12 @@ for n = 1, #candidates, 2 do
     elseif instock and redis.call('SISMEMBER', p .. 'in', i) == 0 then ok = false
     end
     if ok then
-      local id = tonumber(i)
+      -- ties end on the product id, which is the same in every generation of the index
       local key
-      if sort == 'priceAsc' then key = {price, id, 0}
-      elseif sort == 'priceDesc' then key = {-price, -id, 0}
-      elseif sort == 'newest' then key = {-created, -id, 0}
-      else key = {-rel, -created, -id} end
+      if sort == 'priceAsc' then key = {price, -created, f[5]}
+      elseif sort == 'priceDesc' then key = {-price, -created, f[5]}
+      elseif sort == 'newest' then key = {-created, 0, f[5]}
+      else key = {-rel, -created, f[5]} end
       matches[#matches + 1] = {i = i, key = key}
       facets[f[1]] = (facets[f[1]] or 0) + 1
     end

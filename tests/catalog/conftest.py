@@ -33,16 +33,6 @@ STORES = {
 }
 
 
-@pytest.fixture(scope="session", autouse=True)
-def cassandra_schema(django_db_blocker):
-    """The test keyspace and its tables, made once per run by the project's own command (before
-    any test's database guard is in place)."""
-    from django.core.management import call_command
-
-    with django_db_blocker.unblock():
-        call_command("sync_cassandra", database="cassandra", verbosity=0)
-
-
 @pytest.fixture(autouse=True, params=list(STORES))
 def product_store_kind(request, settings):
     from commerce.catalog.store import product_store, reset_product_store

@@ -11,7 +11,13 @@ _clock = itertools.count(1_700_000_000_000, 1000)
 
 @pytest.fixture
 def search_index():
-    """An empty live generation in the test search database."""
+    """An empty live generation in the test search database, and no products left in the
+    catalog's store from earlier tests (a rebuild reads the store)."""
+    from commerce.catalog.store import product_store
+
+    store = product_store()
+    if hasattr(store, "truncate"):
+        store.truncate()
     conn = index.client()
     conn.flushdb()
     conn.set(index.GENERATION_KEY, "t1")
