@@ -130,7 +130,7 @@ def _run(handler: Handler, rows: list[tuple]) -> list[tuple[int, object, str]]:
 
 def _record_failure(cursor, handler: Handler, outbox_id: int, error: str, retry_row) -> None:
     attempts = (retry_row[2] if retry_row else 0) + 1
-    dead = attempts >= conf("MAX_ATTEMPTS")
+    dead = attempts >= (handler.max_attempts or conf("MAX_ATTEMPTS"))
     delay = 0.0 if dead else retry_delay(attempts)
     status = "dead" if dead else "pending"
     if dead:

@@ -18,6 +18,7 @@ class Handler:
     batch: bool = False
     partitions: int = 2
     max_batch: int | None = None
+    max_attempts: int | None = None
     event_names: set[str] = field(default_factory=set)
 
 
@@ -26,14 +27,15 @@ _by_event: dict[str, list[Handler]] = {}
 
 
 def subscribe(*events: type[DomainEvent] | str, handler: str, queue: str, batch: bool = False,
-              partitions: int | None = None, max_batch: int | None = None):
+              partitions: int | None = None, max_batch: int | None = None, max_attempts: int | None = None):
     """Decorator: ``@subscribe(OrderPlaced, handler="catalog.reserve_stock", queue="catalog")``.
 
     ``handler`` is stored with every delivery and in the inbox: never rename a live handler.
     ``partitions``: how many ordered streams (by aggregate id) may run in parallel for this
     handler; default ``EVENTBUS["PARTITIONS"]``. Changing it on a live system reorders only events
     that are in flight at that moment. ``max_batch`` caps the events of one dispatch (one handler
-    transaction): smaller batches hold the handler's locks for less time.
+    transaction): smaller batches hold the handler's locks for less time. ``max_attempts``
+    overrides ``EVENTBUS["MAX_ATTEMPTS"]`` for a handler that should ride out a long outage.
     """
     names = [e if isinstance(e, str) else e.name for e in events]
     if not names:
@@ -48,7 +50,8 @@ def subscribe(*events: type[DomainEvent] | str, handler: str, queue: str, batch:
         from django.conf import settings
 
         entry = Handler(name=handler, queue=queue, fn=fn, batch=batch, event_names=set(names),
-                        partitions=partitions or settings.EVENTBUS["PARTITIONS"], max_batch=max_batch)
+                        partitions=partitions or settings.EVENTBUS["PARTITIONS"], max_batch=max_batch,
+                        max_attempts=max_attempts)
         unregister(handler)
         _handlers[handler] = entry
         for name in names:

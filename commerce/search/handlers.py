@@ -16,12 +16,14 @@ def document_from(event: ProductChanged) -> index.Document:
     )
 
 
-@subscribe(ProductChanged, handler="search.index_product", queue="search")
+# Redis being down makes these raise; the bus retries with backoff (capped at 5 minutes), and 30
+# attempts ride out an outage of about two hours before anything becomes a dead letter.
+@subscribe(ProductChanged, handler="search.index_product", queue="search", max_attempts=30)
 def on_product_changed(event: ProductChanged) -> None:
     index.index_product(document_from(event))
 
 
-@subscribe(StockAvailabilityChanged, handler="search.index_stock", queue="search")
+@subscribe(StockAvailabilityChanged, handler="search.index_stock", queue="search", max_attempts=30)
 def on_stock_availability_changed(event: StockAvailabilityChanged) -> None:
     index.set_in_stock(event.aggregate_id, event.in_stock, event.aggregate_version)
 

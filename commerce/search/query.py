@@ -126,6 +126,10 @@ class SearchUnavailable(RuntimeError):
     """Redis does not answer, or the index is gone (being rebuilt)."""
 
 
+class IndexMissing(SearchUnavailable):
+    """Redis answers but has no live index: never built, flushed, or restarted without persistence."""
+
+
 @dataclass(frozen=True)
 class SearchResult:
     items: list[dict]
@@ -153,7 +157,7 @@ def search(*, query: str = "", category: str = "", seller_id: str = "", min_pric
     try:
         generation = conn.get(index.GENERATION_KEY)
         if not generation:
-            raise SearchUnavailable("The search index is being rebuilt.")
+            raise IndexMissing("The search index is being rebuilt.")
         raw = conn.register_script(_SEARCH)(args=[
             index.prefix(generation), limit, SCAN_CAP, sort, category, seller_id, _cents(min_price),
             _cents(max_price), "1" if in_stock else "", *position, len(terms), *terms,

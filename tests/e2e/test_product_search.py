@@ -50,3 +50,29 @@ def test_a_product_created_over_http_is_found_by_search(search_index):
     finally:
         web.stop()
         worker.stop()
+
+
+def test_a_lost_index_is_rebuilt_by_the_worker_while_search_answers_503(search_index, seller):
+    from commerce.catalog import services
+
+    services.product_create(seller_id=seller.id, name="Survivor lamp", description="", price="1000",
+                            currency="KRW", category="home", attributes={}, stock=1)
+    search_index.flushdb()  # Redis restarted without persistence: the index is gone
+    redis.Redis.from_url(settings.CELERY_BROKER_URL).flushdb()
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    web = start_web(port)
+    worker = start_worker("search-rebuild", queues="eventbus,catalog,search")
+    try:
+        status, body = call(f"{base}/catalog/search", {"query": "lamp"})
+        assert status == 503, body
+
+        def answers_again():
+            assert worker.alive(), worker.tail()
+            status, body = call(f"{base}/catalog/search", {"query": "lamp"})
+            return status == 200 and [item["name"] for item in body["items"]] == ["Survivor lamp"]
+
+        wait_until(answers_again, timeout=30, what="the rebuilt index to answer")
+    finally:
+        web.stop()
+        worker.stop()

@@ -259,3 +259,16 @@ def test_a_dispatch_that_never_completes_becomes_a_dead_letter_after_max_sweeps(
     dispatch.refresh_from_db()
     assert (dispatch.status, dispatch.sweeps) == ("done", 0)
     assert effects() == {0: 1}
+
+
+def test_a_handler_may_allow_more_attempts_than_the_default(sender, broken_probe, settings, monkeypatch):
+    from commerce.eventbus.subscriptions import handler_named
+
+    settings.EVENTBUS = {**settings.EVENTBUS, "MAX_ATTEMPTS": 1}
+    monkeypatch.setattr(handler_named("probe.record"), "max_attempts", 3)
+    broken_probe.add(0)
+    publish_probes(1)
+    relay_all(sender=sender)
+    deliver_all(sender.take())
+    retry = Dispatch.objects.get(handler="probe.record", partition=-1)
+    assert (retry.status, retry.attempts) == ("pending", 1)  # the default would have given up

@@ -1,6 +1,6 @@
 """manage.py reindex: a rebuilt index answers like the one kept by events, and swaps without a gap."""
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 
 from commerce.catalog import services
 from commerce.eventbus.delivery import deliver
@@ -51,3 +51,35 @@ def test_reindex_if_missing_builds_only_a_lost_index(search_index, seller):
     generation = search_index.get(index.GENERATION_KEY)
     call_command("reindex", "--if-missing")
     assert search_index.get(index.GENERATION_KEY) == generation
+
+
+def test_verify_reports_a_clean_index_and_then_each_kind_of_drift(search_index, seller, capsys):
+    products = [services.product_create(seller_id=seller.id, name=f"Lamp {n}", description="", price="1",
+                                        currency="KRW", category="home", attributes={}, stock=1) for n in range(3)]
+    call_command("reindex")
+    call_command("reindex", "--verify")
+    assert "checked 3 products: 0 missing, 0 stale, 0 extra" in capsys.readouterr().out
+
+    p = index.prefix(search_index.get(index.GENERATION_KEY))
+    first, second = (search_index.hget(p + "n", str(x.product_id)) for x in products[:2])
+    search_index.hset(p + f"d:{first}", "a", "0")  # no longer searchable
+    search_index.hset(p + f"d:{second}", "v", "0")  # an old version
+    with pytest.raises(CommandError):
+        call_command("reindex", "--verify")
+    assert "checked 3 products: 1 missing, 1 stale, 0 extra" in capsys.readouterr().out
+
+
+def test_a_rebuild_drops_what_an_abandoned_rebuild_left(search_index, seller):
+    search_index.set(index.BUILDING_KEY, "dead")
+    search_index.set(index.prefix("dead") + "all", "x")
+    call_command("reindex")
+    assert not search_index.exists(index.prefix("dead") + "all")
+
+
+def test_a_lost_index_answers_503_and_asks_for_one_rebuild(api_client, search_index):
+    from commerce.search import tasks
+
+    search_index.delete(index.GENERATION_KEY)
+    assert api_client.post("/catalog/search", {"query": "lamp"}, format="json").status_code == 503
+    assert search_index.get(tasks.REBUILD_LOCK) == "1"  # a rebuild was requested...
+    assert tasks.request_rebuild() is False  # ...and only one

@@ -6,6 +6,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from commerce.search import query as search_query
+from commerce.search import tasks
 from commerce.shared.errors import Unavailable
 
 
@@ -50,6 +51,10 @@ class SearchApi(APIView):
                 in_stock=filters.get("inStock", False), sort=data["sort"], limit=data["limit"],
                 cursor=data.get("cursor"),
             )
+        except search_query.IndexMissing as exc:
+            # the index was lost (Redis flushed or restarted empty): rebuild it, answer 503 meanwhile
+            tasks.request_rebuild()
+            raise Unavailable(str(exc)) from None
         except search_query.SearchUnavailable as exc:
             raise Unavailable(str(exc)) from None
         return Response({
