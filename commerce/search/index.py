@@ -29,6 +29,7 @@ bring it back.
 """
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass
 from decimal import Decimal
@@ -45,8 +46,13 @@ NAME_WEIGHT, CATEGORY_WEIGHT, DESCRIPTION_WEIGHT = 1000, 300, 100
 
 
 def client() -> redis.Redis:
-    return redis.Redis.from_url(settings.SEARCH_REDIS_URL, socket_timeout=2, socket_connect_timeout=1,
-                                decode_responses=True)
+    """One client (and connection pool) per process and URL: searches and handlers reuse connections."""
+    return _client_for(settings.SEARCH_REDIS_URL)
+
+
+@functools.lru_cache(maxsize=4)
+def _client_for(url: str) -> redis.Redis:
+    return redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=1, decode_responses=True)
 
 
 def prefix(generation: str) -> str:
