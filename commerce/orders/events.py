@@ -5,6 +5,7 @@ The catalog reserves, releases and sells stock by reacting to these: orders neve
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import ClassVar
 
 from commerce.eventbus.event import DomainEvent
@@ -46,3 +47,37 @@ class OrderCompleted(DomainEvent):
     """The order was delivered: its reserved stock is sold."""
 
     name: ClassVar[str] = "orders.order_completed"
+
+
+@dataclass(frozen=True, kw_only=True)
+class OrderPaymentRequested(DomainEvent):
+    """The order's stock is reserved: charge the buyer (``aggregate_id`` = order id).
+    Payments keeps one payment per order and request; a repeat of this event is a no-op."""
+
+    name: ClassVar[str] = "orders.payment_requested"
+    buyer_id: str
+    payment_method_id: str
+    amount: Decimal
+    currency: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class OrderConfirmed(DomainEvent):
+    """Stock reserved and payment approved: ship it. ``address`` is the snapshot of the buyer's
+    address taken when the order was placed (``delivery.api.address_snapshot``)."""
+
+    name: ClassVar[str] = "orders.order_confirmed"
+    buyer_id: str
+    address_id: str
+    address: dict
+    lines: tuple[OrderLine, ...]
+
+
+@dataclass(frozen=True, kw_only=True)
+class OrderRefundRequested(DomainEvent):
+    """Give the money of ``payment_id`` back (the order was cancelled after payment, or an
+    approval arrived for an order that had already failed). ``aggregate_id`` = order id."""
+
+    name: ClassVar[str] = "orders.refund_requested"
+    payment_id: str
+    reason: str = ""

@@ -80,10 +80,14 @@ TEMPLATES = [
     },
 ]
 
-# Local default: the PostgreSQL that `make up` / `make test` start from scripts/services.sh.
+# Local defaults: the PostgreSQL, Redis and Cassandra that scripts/services.sh starts, on the ports
+# it reads too (PG_PORT, REDIS_PORT, CASSANDRA_PORT), so a second checkout can run its own stack.
+PG_PORT = env_int("PG_PORT", 55432)
+REDIS_PORT = env_int("REDIS_PORT", 56379)
+
 DATABASES = {
     "default": dj_database_url.parse(
-        env("DATABASE_URL", "postgres://commerce:commerce@127.0.0.1:55432/commerce"),
+        env("DATABASE_URL", f"postgres://commerce:commerce@127.0.0.1:{PG_PORT}/commerce"),
         conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 600),
         conn_health_checks=True,
     )
@@ -118,13 +122,13 @@ DATABASES["cassandra"] = {
     },
 }
 
-REDIS_URL = env("REDIS_URL", "redis://127.0.0.1:56379/0")
+REDIS_URL = env("REDIS_URL", f"redis://127.0.0.1:{REDIS_PORT}/0")
 # the search index (commerce/search): its own Redis database, so a broker flush does not touch it
-SEARCH_REDIS_URL = env("SEARCH_REDIS_URL", "redis://127.0.0.1:56379/2")
+SEARCH_REDIS_URL = env("SEARCH_REDIS_URL", f"redis://127.0.0.1:{REDIS_PORT}/2")
 CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
-        "LOCATION": env("CACHE_URL", "redis://127.0.0.1:56379/1"),
+        "LOCATION": env("CACHE_URL", f"redis://127.0.0.1:{REDIS_PORT}/1"),
         "KEY_PREFIX": "commerce",
     }
 }

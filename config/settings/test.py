@@ -1,18 +1,18 @@
 """Test settings: the same real PostgreSQL and Redis as local, on their own Redis databases."""
 from config.settings.base import *  # noqa: F403
-from config.settings.base import PASSWORD_HASHERS, env
+from config.settings.base import PASSWORD_HASHERS, REDIS_PORT, env
 
 # Argon2 stays the hasher (tests check it); a cheaper cost profile keeps the suite quick.
 PASSWORD_HASHERS = ["commerce.members.hashers.FastArgon2PasswordHasher", *PASSWORD_HASHERS]
 
 # Keep test traffic away from what `make up` is running: other Redis databases.
-REDIS_URL = env("TEST_REDIS_URL", "redis://127.0.0.1:56379/8")
+REDIS_URL = env("TEST_REDIS_URL", f"redis://127.0.0.1:{REDIS_PORT}/8")
 CELERY_BROKER_URL = REDIS_URL
-SEARCH_REDIS_URL = env("TEST_SEARCH_REDIS_URL", "redis://127.0.0.1:56379/10")
+SEARCH_REDIS_URL = env("TEST_SEARCH_REDIS_URL", f"redis://127.0.0.1:{REDIS_PORT}/10")
 CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
-        "LOCATION": env("TEST_CACHE_URL", "redis://127.0.0.1:56379/9"),
+        "LOCATION": env("TEST_CACHE_URL", f"redis://127.0.0.1:{REDIS_PORT}/9"),
         "KEY_PREFIX": "commerce-test",
     }
 }
