@@ -229,6 +229,23 @@ CELERY_BEAT_SCHEDULE = {
                        "options": {"queue": "eventbus", "expires": 10}},
     "eventbus-sweep": {"task": "eventbus.sweep", "schedule": 5.0, "options": {"queue": "eventbus", "expires": 30}},
     "eventbus-prune": {"task": "eventbus.prune", "schedule": 3600.0, "options": {"queue": "eventbus"}},
+    "orders-check-deadlines": {"task": "orders.check_deadlines", "schedule": 15.0,
+                               "options": {"queue": "orders", "expires": 60}},
+}
+
+# Orders (commerce/orders): bounds of one order and the saga's deadlines. The payment deadline
+# must lie beyond the payments context's own (PAYMENTS "DEADLINE_SECONDS", 30 min by default), so
+# that a gateway outage payments is riding out does not fail orders; see docs/orders.md.
+ORDERS = {
+    "MAX_LINES": env_int("ORDERS_MAX_LINES", 50),
+    "MAX_QUANTITY": env_int("ORDERS_MAX_QUANTITY", 100),
+    # PENDING, waiting for the catalog's answer about stock
+    "STOCK_DEADLINE_SECONDS": env_int("ORDERS_STOCK_DEADLINE_SECONDS", 300),
+    # PENDING with stock reserved, waiting for the payment's outcome
+    "PAYMENT_DEADLINE_SECONDS": env_int("ORDERS_PAYMENT_DEADLINE_SECONDS", 2400),
+    # once overdue: send the request again this many times, this far apart, then fail the order
+    "STALL_RETRIES": env_int("ORDERS_STALL_RETRIES", 1),
+    "STALL_RETRY_SECONDS": env_int("ORDERS_STALL_RETRY_SECONDS", 300),
 }
 
 LOGGING = {

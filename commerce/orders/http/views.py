@@ -1,0 +1,82 @@
+"""Order endpoints: parse, call a service or selector, answer. Errors are raised, not handled
+here; ``commerce.shared.http.exceptions`` renders them as problem+json."""
+from __future__ import annotations
+
+from uuid import UUID
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from commerce.orders import selectors, services
+from commerce.orders.http.serializers import OrderPlaceSerializer, OrderSerializer, order_json
+from commerce.shared.errors import ValidationFailed
+from commerce.shared.http.pagination import PAGE_PARAMETERS, PageRequest, page_serializer
+from commerce.shared.http.problems import problem_responses
+
+TAGS = ["orders"]
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+IDEMPOTENCY_KEY_MAX = 200  # orders.Order.idempotency_key
+
+
+def _idempotency_key(request) -> str | None:
+    key = request.headers.get(IDEMPOTENCY_HEADER)
+    if key is None:
+        return None
+    if not 1 <= len(key) <= IDEMPOTENCY_KEY_MAX or not key.isprintable():
+        raise ValidationFailed({IDEMPOTENCY_HEADER: [f"Must be 1 to {IDEMPOTENCY_KEY_MAX} printable characters."]})
+    return key
+
+
+class OrderPlaceApi(APIView):
+    @extend_schema(
+        operation_id="order_place", summary="Place an order (answers at once; the saga runs after)", tags=TAGS,
+        request=OrderPlaceSerializer,
+        parameters=[OpenApiParameter(
+            IDEMPOTENCY_HEADER, str, OpenApiParameter.HEADER, required=False,
+            description=f"Up to {IDEMPOTENCY_KEY_MAX} characters, scoped to the member. The same key with the same "
+                        "body answers the same order again; with a different body, 409.")],
+        responses={202: OrderSerializer, **problem_responses(
+            400, 401, 409, 415, descriptions={
+                400: "Invalid body, an unknown product, or a payment method or address that is not yours.",
+                409: "The Idempotency-Key was used with a different body."})},
+    )
+    def post(self, request):
+        key = _idempotency_key(request)
+        serializer = OrderPlaceSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        order, _ = services.order_place(
+            buyer_id=request.user.id,
+            items=[services.ItemRequest(product_id=i["productId"], quantity=i["quantity"]) for i in data["items"]],
+            payment_method_id=data["paymentMethodId"], address_id=data["addressId"], idempotency_key=key,
+        )
+        return Response(order_json(order), status=status.HTTP_202_ACCEPTED)
+
+
+class OrderDetailApi(APIView):
+    @extend_schema(operation_id="order_get", summary="One of your orders", tags=TAGS,
+                   responses={200: OrderSerializer, **problem_responses(401, 404)})
+    def get(self, request, orderId: UUID):
+        return Response(order_json(selectors.order_get(buyer_id=request.user.id, order_id=orderId)))
+
+
+class OrderListApi(APIView):
+    @extend_schema(operation_id="order_list", summary="Your orders, newest first", tags=TAGS,
+                   parameters=PAGE_PARAMETERS,
+                   responses={200: page_serializer(OrderSerializer, "OrderPage"), **problem_responses(400, 401)})
+    def get(self, request):
+        page = selectors.orders_list(buyer_id=request.user.id, page=PageRequest.from_params(request.query_params))
+        return Response({"items": [order_json(o) for o in page.items], "nextCursor": page.next_cursor})
+
+
+class OrderCancelApi(APIView):
+    @extend_schema(
+        operation_id="order_cancel", summary="Cancel one of your orders that has not been shipped", tags=TAGS,
+        request=None,
+        responses={200: OrderSerializer, **problem_responses(
+            401, 404, 409, descriptions={409: "The order is shipped, completed or failed."})},
+    )
+    def post(self, request, orderId: UUID):
+        return Response(order_json(services.order_cancel(buyer_id=request.user.id, order_id=orderId)))
