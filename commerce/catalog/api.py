@@ -29,14 +29,9 @@ ProductRecord = ProductDoc
 
 
 def product_snapshots(product_ids: Iterable[UUID]) -> dict[UUID, ProductSnapshot]:
-    """Snapshots of the products that exist (unknown ids are simply missing), with one read of
-    the product store and one of the stock table."""
-    views = selectors.products_get_many(product_ids)
-    return {
-        pid: ProductSnapshot(product_id=pid, seller_id=v.doc.seller_id, name=v.doc.name, price=v.doc.price,
-                             currency=v.doc.currency, active=v.doc.active, available=v.available)
-        for pid, v in views.items()
-    }
+    """Snapshots of the products that exist (unknown ids are simply missing): the current offer
+    of each (committed with the product's last change) and its available stock, in one query."""
+    return {row[0]: ProductSnapshot(*row) for row in selectors.product_offers(product_ids)}
 
 
 def products_iter_all(*, batch_size: int = 1000) -> Iterator[ProductRecord]:

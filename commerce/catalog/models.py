@@ -19,10 +19,20 @@ from django_cassandra_engine.models import DjangoCassandraModel
 
 
 class Product(models.Model):
+    """A product's identity and its current **offer**: the name, price and currency an order
+    copies and whether it is on sale. The offer is written in the same transaction as the version
+    (and the ``ProductChanged`` event), so an order placed after a price change's commit always
+    sees the new price, whatever store keeps the full documents; and placing an order reads one
+    PostgreSQL row per product instead of the document store."""
+
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     seller_id = models.UUIDField(db_index=True)
     version = models.BigIntegerField(default=0)
     created_at = models.DateTimeField(db_default=Now())
+    name = models.CharField(max_length=200, db_default="")
+    price = models.DecimalField(max_digits=14, decimal_places=2, db_default=0)
+    currency = models.CharField(max_length=3, db_default="KRW")
+    active = models.BooleanField(db_default=False)  # rows written without an offer are not for sale
 
     class Meta:
         db_table = "catalog_product"

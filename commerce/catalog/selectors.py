@@ -34,6 +34,17 @@ def stock_levels(product_ids: Iterable[UUID]) -> dict[UUID, StockLevel]:
         return {row[0]: StockLevel(*row) for row in cursor.fetchall()}
 
 
+def product_offers(product_ids: Iterable[UUID]) -> list[tuple]:
+    """(id, seller, name, price, currency, active, available) of the products that exist."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT p.id, p.seller_id, p.name, p.price, p.currency, p.active, COALESCE(s.on_hand - s.reserved, 0)"
+            " FROM catalog_product p LEFT JOIN catalog_stock s ON s.product_id = p.id WHERE p.id = ANY(%s)",
+            [list(product_ids)],
+        )
+        return cursor.fetchall()
+
+
 def product_get(*, product_id: UUID) -> ProductView:
     doc = product_store().get(product_id)
     if doc is None or not doc.active:

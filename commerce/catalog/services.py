@@ -80,7 +80,8 @@ def product_create(*, seller_id: UUID, name: str, description: str, price: Decim
         currency=currency, category=category, attributes=attributes, version=1, created_at=now, updated_at=now,
     )
     with transaction.atomic():
-        Product.objects.create(id=doc.product_id, seller_id=seller_id, version=1, created_at=now)
+        Product.objects.create(id=doc.product_id, seller_id=seller_id, version=1, created_at=now, name=doc.name,
+                               price=doc.price, currency=doc.currency, active=True)
         row = Stock.objects.create(product_id=doc.product_id, seller_id=seller_id, on_hand=stock, version=1)
         if stock:
             StockMovement.objects.create(product_id=doc.product_id, kind=StockMovement.ADJUST, on_hand_delta=stock,
@@ -100,12 +101,13 @@ def product_update(*, product_id: UUID, actor_id: UUID, name: str, description: 
         if head.seller_id != actor_id:
             raise PermissionDenied("Only the product's seller may change it.")
         head.version += 1
-        head.save(update_fields=["version"])
         doc = ProductDoc(
             product_id=head.id, seller_id=head.seller_id, name=name, description=description, price=_money(price),
             currency=currency, category=category, attributes=attributes, active=active, version=head.version,
             created_at=head.created_at, updated_at=timezone.now(),
         )
+        head.name, head.price, head.currency, head.active = doc.name, doc.price, doc.currency, doc.active
+        head.save(update_fields=["version", "name", "price", "currency", "active"])
         publish(product_changed_event(doc))
         _store_document(doc)
     return doc

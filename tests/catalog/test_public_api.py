@@ -36,6 +36,18 @@ def test_snapshots_show_the_current_price_after_a_change():
     assert api.product_snapshots([product.product_id])[product.product_id].price == Decimal("9900.00")
 
 
+def test_snapshots_follow_the_committed_change_even_before_the_document_store_has_it(monkeypatch):
+    """Orders must never copy a price older than the last committed change: snapshots read the
+    offer written in the change's own transaction, not the (after-commit) document store."""
+    product = create("Earbuds", "12900")
+    monkeypatch.setattr(services, "_store_document", lambda doc: None)  # the store write is late
+    services.product_update(product_id=product.product_id, actor_id=SELLER, name="Earbuds Pro", description="",
+                            price=Decimal("15900"), currency="KRW", category="electronics", attributes={},
+                            active=False)
+    snap = api.product_snapshots([product.product_id])[product.product_id]
+    assert (snap.name, snap.price, snap.active) == ("Earbuds Pro", Decimal("15900.00"), False)
+
+
 def test_products_iter_all_yields_every_document_once():
     made = {create(f"Product {i}").product_id for i in range(5)}
     seen = [record.product_id for record in api.products_iter_all(batch_size=2)]
