@@ -15,6 +15,7 @@ from knox.models import get_token_model
 from knox.settings import knox_settings
 
 from commerce.eventbus import publish
+from commerce.members import tokens
 from commerce.members.events import MemberRegistered
 from commerce.members.models import Member, normalize_email
 from commerce.members.selectors import member_get
@@ -76,6 +77,7 @@ def member_login(*, email: str, password: str) -> IssuedToken:
 def member_logout(*, token_digest: str) -> None:
     """Revoke one token: it stops working at once."""
     get_token_model().objects.filter(digest=token_digest).delete()
+    tokens.forget_now_and_after_commit([token_digest])
 
 
 def member_update(
@@ -109,6 +111,9 @@ def member_update(
 
     with transaction.atomic():
         member.save(update_fields=[*changed, "updated_at"])
+        live = get_token_model().objects.filter(user=member)
+        digests = list(live.values_list("digest", flat=True))
         if "password" in changed:
-            get_token_model().objects.filter(user=member).exclude(digest=current_token_digest).delete()
+            live.exclude(digest=current_token_digest).delete()
+    tokens.forget_now_and_after_commit(digests)  # the others pick up the new name
     return member

@@ -173,6 +173,9 @@ REST_KNOX = {
     "TOKEN_TTL": timedelta(seconds=env_int("AUTH_TOKEN_TTL_SECONDS", 24 * 3600)),
     "AUTO_REFRESH": False,
 }
+# How long a token's owner is remembered in the cache (commerce/members/tokens.py); revocation
+# deletes the entry at once, deactivation or a role change in the admin may lag this long.
+MEMBERS_TOKEN_CACHE_SECONDS = env_int("MEMBERS_TOKEN_CACHE_SECONDS", 30)
 
 # GET /health: name -> check function (commerce/shared/health.py); each must answer within the timeout.
 HEALTH_CHECKS = {

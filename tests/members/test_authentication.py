@@ -93,3 +93,50 @@ def test_the_token_keyword_token_is_not_accepted(member_client, member):
     client.credentials(HTTP_AUTHORIZATION=f"Token {member_client.token}")
 
     assert_unauthorized(client.get(f"/member/members/{member.id}"))
+
+
+def test_a_token_seen_a_moment_ago_is_answered_without_a_database_lookup(
+        member_client, member, django_assert_num_queries):
+    assert member_client.get(f"/member/members/{member.id}").status_code == 200  # looked up and remembered
+    with django_assert_num_queries(1):  # only the member read of the view itself
+        response = member_client.get(f"/member/members/{member.id}")
+    assert response.status_code == 200 and response.json()["userId"] == str(member.id)
+
+
+def test_logout_revokes_a_remembered_token_at_once(member_client, member):
+    assert member_client.get(f"/member/members/{member.id}").status_code == 200
+    assert member_client.post("/member/logout").status_code == 204
+    assert_unauthorized(member_client.get(f"/member/members/{member.id}"))
+
+
+def test_a_password_change_revokes_the_other_remembered_tokens_at_once(client_for, member):
+    laptop, phone = client_for(member), client_for(member)
+    assert phone.get(f"/member/members/{member.id}").status_code == 200  # phone's token is remembered
+    response = laptop.put(f"/member/members/{member.id}", {
+        "password": "a-brand-new-password", "currentPassword": member.raw_password}, format="json")
+    assert response.status_code == 200
+    assert_unauthorized(phone.get(f"/member/members/{member.id}"))
+    assert laptop.get(f"/member/members/{member.id}").status_code == 200
+
+
+def test_a_remembered_member_never_writes_a_password_back(member_client, member):
+    from commerce.members import tokens
+
+    member_client.get(f"/member/members/{member.id}")
+    remembered, _ = tokens.recall(member_client.token_row.digest)
+    remembered.name = "Renamed"
+    remembered.save()
+    member.refresh_from_db()
+    assert member.name == "Renamed" and member.check_password(member.raw_password)
+
+
+def test_an_expired_remembered_token_is_refused(member_client, member):
+    assert member_client.get(f"/member/members/{member.id}").status_code == 200
+    get_token_model().objects.filter(pk=member_client.token_row.pk).update(
+        expiry=timezone.now() - timedelta(seconds=1))
+    from django.core.cache import cache
+
+    key = f"members:token:{member_client.token_row.digest}"
+    values, token_key, _ = cache.get(key)
+    cache.set(key, (values, token_key, (timezone.now() - timedelta(seconds=1)).timestamp()))
+    assert_unauthorized(member_client.get(f"/member/members/{member.id}"))
