@@ -290,9 +290,12 @@ async def shop_call_behaviour(request: web.Request, handler):
     if mode == "error":
         carrier.refused_calls += 1
         return problem(503, "carrier temporarily unavailable (simulated)")
+    response = await handler(request)
     if mode == "slow":
+        # the work is done, only the answer is late: a client that times out has lost an answer,
+        # not a request (the case idempotency keys exist for)
         await asyncio.sleep(carrier.config.slow_seconds)
-    return await handler(request)
+    return response
 
 
 async def create_shipment(request: web.Request) -> web.Response:
