@@ -77,7 +77,8 @@ def _change_status(delivery: Delivery, status: str, *, at: datetime, reason: str
     if status == DeliveryStatus.FAILED:
         delivery.failure_reason = reason[:200]
     delivery.updated_at = timezone.now()
-    delivery.save()
+    delivery.save(update_fields=["status", "version", "failure_reason", "updated_at", "tracking_number",
+                                 "carrier_todo", "carrier_due_at", "carrier_attempts", "carrier_error"])
     StatusChange.objects.create(delivery=delivery, status=status, at=at, reason=reason[:200],
                                 carrier_event_id=carrier_event_id)
     publish(_status_event(delivery, at=at, reason=reason))
