@@ -11,6 +11,7 @@ scripts/services.sh start
 
 export DJANGO_SETTINGS_MODULE="${DJANGO_SETTINGS_MODULE:-config.settings.local}"
 export PORT="${PORT:-8000}"
+export SHOP_PORT="$PORT"  # honcho gives every Procfile entry its own PORT; the carrier simulator needs the web's
 export PATH="$PWD/.venv/bin:$PATH"
 export PYTHONUNBUFFERED=1
 
@@ -34,6 +35,7 @@ cat <<EOF
   schema   $base/api/schema/
   admin    $base/admin/
   health   $base/health
+  carrier  http://127.0.0.1:${CARRIER_PORT:-58102}/_control/state   (carrier simulator, simulators/README.md)
 
   Ctrl-C stops web, worker and beat. PostgreSQL (127.0.0.1:${PG_PORT:-55432}) and
   Redis (127.0.0.1:${REDIS_PORT:-56379}) keep running: \`make down\` stops them.

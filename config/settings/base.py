@@ -258,3 +258,26 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO")},
 }
+
+# --- Delivery (commerce/delivery): the carrier adapter and its worker -----------------------------
+# The local carrier simulator (simulators/carrier.py) listens on CARRIER_PORT; a real carrier is
+# another adapter class. The webhook secret's default is for local use only: set
+# CARRIER_WEBHOOK_SECRET (the same value the carrier signs with) anywhere else.
+DELIVERY = {
+    "CARRIER_ADAPTER": env("DELIVERY_CARRIER_ADAPTER", "commerce.delivery.carrier.HttpCarrier"),
+    "CARRIER_URL": env("CARRIER_URL", f"http://127.0.0.1:{env_int('CARRIER_PORT', 58102)}"),
+    "CARRIER_WEBHOOK_SECRET": env("CARRIER_WEBHOOK_SECRET", "local-only-carrier-webhook-secret"),
+    "CARRIER_CONNECT_TIMEOUT_SECONDS": float(env("CARRIER_CONNECT_TIMEOUT_SECONDS", "2.0")),
+    "CARRIER_READ_TIMEOUT_SECONDS": float(env("CARRIER_READ_TIMEOUT_SECONDS", "5.0")),
+    # backoff of a carrier call that failed: base * 2^(attempts-1), at most max, +-20 % jitter; never given up
+    "CARRIER_RETRY_BASE_SECONDS": float(env("CARRIER_RETRY_BASE_SECONDS", "1.0")),
+    "CARRIER_RETRY_MAX_SECONDS": float(env("CARRIER_RETRY_MAX_SECONDS", "300.0")),
+    # a claimed call not finished by then (worker died) is claimed again; must exceed the timeouts
+    "CARRIER_LEASE_SECONDS": float(env("CARRIER_LEASE_SECONDS", "30.0")),
+    "CARRIER_SYNC_BATCH": env_int("CARRIER_SYNC_BATCH", 50),
+    "CARRIER_SYNC_MAX_SECONDS": float(env("CARRIER_SYNC_MAX_SECONDS", "20.0")),
+}
+CELERY_BEAT_SCHEDULE["delivery-carrier-sync"] = {
+    "task": "delivery.carrier_sync", "schedule": float(env("CARRIER_SYNC_INTERVAL_SECONDS", "2.0")),
+    "options": {"queue": "delivery", "expires": 10},
+}

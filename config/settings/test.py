@@ -22,3 +22,8 @@ STATIC_ROOT = None
 
 # Cassandra: a keyspace of its own (tests empty its tables).
 DATABASES["cassandra"]["NAME"] = env("TEST_CASSANDRA_KEYSPACE", "commerce_test")  # noqa: F405
+
+# Delivery: quick carrier retries and short timeouts, so outage tests finish in seconds.
+DELIVERY = {**DELIVERY, "CARRIER_RETRY_BASE_SECONDS": 0.2, "CARRIER_RETRY_MAX_SECONDS": 2.0,  # noqa: F405
+            "CARRIER_READ_TIMEOUT_SECONDS": 1.0, "CARRIER_LEASE_SECONDS": 5.0}
+CELERY_BEAT_SCHEDULE["delivery-carrier-sync"]["schedule"] = 0.5  # noqa: F405

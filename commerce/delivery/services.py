@@ -1,0 +1,329 @@
+"""Delivery use cases that write. Each runs in one transaction (the caller's, for event
+handlers) and publishes ``DeliveryStatusChanged`` for every status change it makes.
+
+Nothing here talks to the carrier: a delivery that must be booked or cancelled at the carrier
+gets a ``carrier_todo``, and ``carrier_sync.py`` does the calls outside any transaction, then
+reports back through the ``carrier_work_*`` functions below.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import random
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from uuid import UUID
+
+from django.conf import settings
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
+
+from commerce.delivery.carrier import Booking, CarrierUpdate
+from commerce.delivery.events import DeliveryStatusChanged
+from commerce.delivery.models import (
+    Address,
+    CarrierEvent,
+    CarrierTodo,
+    Delivery,
+    DeliveryStatus,
+    OrderCancellation,
+    StatusChange,
+)
+from commerce.eventbus import publish
+from commerce.shared.errors import Conflict, NotFound
+
+log = logging.getLogger(__name__)
+
+# forward-only: a status is taken only if it ranks above the current one; DELIVERED and FAILED are final
+RANK = {DeliveryStatus.REQUESTED: 0, DeliveryStatus.SHIPPED: 1, DeliveryStatus.IN_TRANSIT: 2,
+        DeliveryStatus.DELIVERED: 3}
+FINAL = (DeliveryStatus.DELIVERED, DeliveryStatus.FAILED)
+SNAPSHOT_REQUIRED = ("recipient", "line1", "city", "postalCode", "country")
+
+ADDRESS_INVALID = "ADDRESS_INVALID"
+ORDER_CANCELLED = "ORDER_CANCELLED"
+CARRIER_REJECTED = "CARRIER_REJECTED"
+
+
+def conf(key: str):
+    return settings.DELIVERY[key]
+
+
+# --- addresses ------------------------------------------------------------------------------------
+
+
+def address_create(*, owner_id: UUID, recipient: str, phone: str, line1: str, line2: str, city: str,
+                   postal_code: str, country: str) -> Address:
+    return Address.objects.create(owner_id=owner_id, recipient=recipient, phone=phone, line1=line1, line2=line2,
+                                  city=city, postal_code=postal_code, country=country)
+
+
+# --- status changes -------------------------------------------------------------------------------
+
+
+def moves_forward(current: str, new: str) -> bool:
+    if current in FINAL:
+        return False
+    if new == DeliveryStatus.FAILED:
+        return True
+    return RANK[new] > RANK[current]
+
+
+def _change_status(delivery: Delivery, status: str, *, at: datetime, reason: str = "",
+                   carrier_event_id: str = "") -> None:
+    """Take ``status``: history row, version + 1, save, and the event, all in this transaction."""
+    delivery.status = status
+    delivery.version += 1
+    if status == DeliveryStatus.FAILED:
+        delivery.failure_reason = reason[:200]
+    delivery.updated_at = timezone.now()
+    delivery.save(update_fields=["status", "version", "failure_reason", "updated_at", "tracking_number",
+                                 "carrier_todo", "carrier_due_at", "carrier_attempts", "carrier_error"])
+    StatusChange.objects.create(delivery=delivery, status=status, at=at, reason=reason[:200],
+                                carrier_event_id=carrier_event_id)
+    publish(_status_event(delivery, at=at, reason=reason))
+
+
+def _status_event(delivery: Delivery, *, at: datetime, reason: str = "") -> DeliveryStatusChanged:
+    return DeliveryStatusChanged(
+        aggregate_id=str(delivery.id), aggregate_version=delivery.version, order_id=str(delivery.order_id),
+        buyer_id=str(delivery.buyer_id), status=delivery.status, tracking_number=delivery.tracking_number,
+        reason=reason[:200], at=at,
+    )
+
+
+# --- from order events ----------------------------------------------------------------------------
+
+
+def delivery_request(*, order_id: UUID, buyer_id: UUID, address: dict, lines: list[dict]) -> Delivery | None:
+    """Record the delivery of a confirmed order as ``REQUESTED``, to be booked at the carrier by
+    the delivery worker. A repeat for the same order, or an order already cancelled, is a no-op
+    (None). An unusable address snapshot makes the delivery ``FAILED`` at once."""
+    if Delivery.objects.filter(order_id=order_id).exists():
+        return None
+    if OrderCancellation.objects.filter(order_id=order_id).exists():
+        log.warning("delivery: order %s was cancelled before its confirmation arrived; no delivery", order_id)
+        return None
+    now = timezone.now()
+    usable = isinstance(address, dict) and all(
+        isinstance(address.get(key), str) and address[key].strip() for key in SNAPSHOT_REQUIRED)
+    delivery = Delivery(order_id=order_id, buyer_id=buyer_id, address=address if isinstance(address, dict) else {},
+                        lines=lines, version=1, created_at=now, updated_at=now)
+    if usable:
+        delivery.status = DeliveryStatus.REQUESTED
+        delivery.carrier_todo, delivery.carrier_due_at = CarrierTodo.SEND, now
+        reason = ""
+    else:
+        delivery.status = DeliveryStatus.FAILED
+        reason = delivery.failure_reason = f"{ADDRESS_INVALID}: the order's address snapshot is incomplete"
+    try:
+        with transaction.atomic():  # a savepoint: a concurrent twin may have inserted it first
+            delivery.save(force_insert=True)
+    except IntegrityError:
+        if Delivery.objects.filter(order_id=order_id).exists():
+            return None
+        raise
+    StatusChange.objects.create(delivery=delivery, status=delivery.status, at=now, reason=reason)
+    publish(_status_event(delivery, at=now, reason=reason))
+    return delivery
+
+
+def delivery_cancel_for_order(*, order_id: UUID, reason: str) -> str:
+    """The order was cancelled. A delivery not shipped yet becomes ``FAILED`` (and is cancelled
+    at the carrier if it may have reached it); one already shipped is left alone. The outcome is
+    recorded either way; a repeat does nothing. Returns the outcome."""
+    if OrderCancellation.objects.filter(order_id=order_id).exists():
+        return "repeat"
+    delivery = Delivery.objects.select_for_update().filter(order_id=order_id).first()
+    now = timezone.now()
+    if delivery is None:
+        outcome = OrderCancellation.NO_DELIVERY
+    elif delivery.status == DeliveryStatus.FAILED:
+        outcome = OrderCancellation.ALREADY_FINAL
+    elif delivery.status != DeliveryStatus.REQUESTED:
+        outcome = OrderCancellation.TOO_LATE
+        log.warning("delivery: order %s cancelled after its delivery %s was %s; ignored", order_id,
+                    delivery.id, delivery.status)
+    else:
+        outcome = OrderCancellation.CANCELLED
+        if delivery.tracking_number or delivery.carrier_attempts:
+            # the booking may have reached the carrier (or be on its way right now): cancel there
+            in_flight = (delivery.carrier_todo == CarrierTodo.SEND and delivery.carrier_due_at is not None
+                         and delivery.carrier_due_at > now)
+            delivery.carrier_todo, delivery.carrier_attempts = CarrierTodo.CANCEL, 0
+            if not in_flight:  # else the booking's own outcome makes the cancel due (carrier_work_done)
+                delivery.carrier_due_at = now
+        else:
+            delivery.carrier_todo, delivery.carrier_due_at = CarrierTodo.NOTHING, None
+        _change_status(delivery, DeliveryStatus.FAILED, at=now, reason=f"{ORDER_CANCELLED}: {reason}"[:200])
+    OrderCancellation.objects.create(order_id=order_id, reason=reason[:200], outcome=outcome)
+    return outcome
+
+
+# --- from the carrier's webhooks ------------------------------------------------------------------
+
+
+def delivery_apply_carrier_update(update: CarrierUpdate) -> str:
+    """Apply one carrier notification: ``applied``, ``stale`` (it would move the delivery back, or
+    the delivery is final), ``duplicate`` (this event id was seen) or ``unknown_delivery``."""
+    with transaction.atomic():
+        delivery = None
+        try:
+            delivery = Delivery.objects.select_for_update().filter(id=UUID(update.shipment_key)).first()
+        except ValueError:
+            pass
+        if delivery is None:
+            outcome = CarrierEvent.UNKNOWN
+        elif moves_forward(delivery.status, update.status):
+            outcome = CarrierEvent.APPLIED
+        else:
+            outcome = CarrierEvent.STALE
+        # with the delivery locked, a concurrent copy of this event waits here and then conflicts
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "INSERT INTO delivery_carrier_event (event_id, delivery_id, status, outcome, received_at)"
+                " VALUES (%s, %s, %s, %s, now()) ON CONFLICT DO NOTHING RETURNING event_id",
+                [update.event_id, delivery.id if delivery else None, update.status, outcome],
+            )
+            if cursor.fetchone() is None:
+                return "duplicate"
+        if delivery is None:
+            log.warning("delivery: carrier event %s for unknown shipment %s", update.event_id, update.shipment_key)
+            return outcome
+        learned_tracking = bool(update.tracking_number and not delivery.tracking_number)
+        if learned_tracking:
+            delivery.tracking_number = update.tracking_number
+        if outcome == CarrierEvent.STALE:
+            if learned_tracking:
+                delivery.save(update_fields=["tracking_number"])
+            return outcome
+        if update.status != DeliveryStatus.REQUESTED and delivery.carrier_todo == CarrierTodo.SEND:
+            # the carrier has it (the webhook beat our booking's answer): nothing left to send
+            delivery.carrier_todo, delivery.carrier_due_at, delivery.carrier_error = CarrierTodo.NOTHING, None, ""
+        _change_status(delivery, update.status, at=update.occurred_at or timezone.now(),
+                       reason=update.reason, carrier_event_id=update.event_id)
+        return outcome
+
+
+# --- staff ----------------------------------------------------------------------------------------
+
+
+def delivery_resend(*, order_id: UUID) -> Delivery:
+    """Book the order's delivery at the carrier again (at once, attempts reset): for a booking
+    that seems stuck. Safe to repeat: the carrier is idempotent by our shipment key."""
+    with transaction.atomic():
+        delivery = Delivery.objects.select_for_update().filter(order_id=order_id).first()
+        if delivery is None:
+            raise NotFound("No delivery for this order (it is created when the order is confirmed).")
+        if delivery.status != DeliveryStatus.REQUESTED:
+            raise Conflict(f"The delivery is {delivery.status}: there is nothing to send to the carrier.")
+        delivery.carrier_todo, delivery.carrier_due_at = CarrierTodo.SEND, timezone.now()
+        delivery.carrier_attempts, delivery.carrier_error = 0, ""
+        delivery.save(update_fields=["carrier_todo", "carrier_due_at", "carrier_attempts", "carrier_error"])
+    return delivery
+
+
+# --- the carrier worker's bookkeeping ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CarrierWork:
+    delivery_id: UUID
+    todo: str
+    address: dict
+    lines: list
+    attempts: int
+
+
+def carrier_work_claim(*, limit: int) -> list[CarrierWork]:
+    """Claim up to ``limit`` deliveries whose carrier call is due: their due time moves past the
+    lease, so no other worker takes them meanwhile; a worker that dies leaves them to be claimed
+    again when the lease ends. Short transaction, no carrier call inside."""
+    lease = conf("CARRIER_LEASE_SECONDS")
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE delivery_delivery SET carrier_due_at = now() + make_interval(secs => %s),"
+            " carrier_attempts = carrier_attempts + 1 WHERE id IN (SELECT id FROM delivery_delivery"
+            " WHERE NOT (carrier_todo = '') AND carrier_due_at <= now() ORDER BY carrier_due_at LIMIT %s"
+            " FOR UPDATE SKIP LOCKED) RETURNING id, carrier_todo, address, lines, carrier_attempts",
+            [lease, limit],
+        )
+        rows = cursor.fetchall()
+    return [CarrierWork(delivery_id=row[0], todo=row[1], address=_json(row[2]), lines=_json(row[3]),
+                        attempts=row[4]) for row in rows]
+
+
+def _json(value):
+    return json.loads(value) if isinstance(value, str) else value
+
+
+def retry_delay(attempts: int) -> float:
+    base = conf("CARRIER_RETRY_BASE_SECONDS") * 2 ** max(attempts - 1, 0)
+    return min(base, conf("CARRIER_RETRY_MAX_SECONDS")) * random.uniform(0.8, 1.2)
+
+
+def _locked(delivery_id: UUID) -> Delivery | None:
+    return Delivery.objects.select_for_update().filter(id=delivery_id).first()
+
+
+def _todo_changed(delivery: Delivery, work: CarrierWork) -> bool:
+    """Someone gave the delivery other carrier work while this call was out: leave it to that,
+    due at once."""
+    if delivery.carrier_todo == work.todo:
+        return False
+    if delivery.carrier_todo:
+        delivery.carrier_due_at = timezone.now()
+        delivery.save(update_fields=["carrier_due_at"])
+    return True
+
+
+def carrier_work_booked(work: CarrierWork, booking: Booking) -> None:
+    with transaction.atomic():
+        delivery = _locked(work.delivery_id)
+        if delivery is None:
+            return
+        if not delivery.tracking_number:
+            delivery.tracking_number = booking.tracking_number
+            delivery.save(update_fields=["tracking_number"])
+        if _todo_changed(delivery, work):
+            return
+        delivery.carrier_todo, delivery.carrier_due_at, delivery.carrier_error = CarrierTodo.NOTHING, None, ""
+        delivery.save(update_fields=["carrier_todo", "carrier_due_at", "carrier_error"])
+
+
+def carrier_work_cancelled(work: CarrierWork, *, cancelled: bool) -> None:
+    with transaction.atomic():
+        delivery = _locked(work.delivery_id)
+        if delivery is None or _todo_changed(delivery, work):
+            return
+        delivery.carrier_todo, delivery.carrier_due_at = CarrierTodo.NOTHING, None
+        delivery.carrier_error = "" if cancelled else "the carrier refused the cancellation: already on its way"
+        if not cancelled:
+            log.error("delivery: %s was cancelled here but the carrier had already shipped it", delivery.id)
+        delivery.save(update_fields=["carrier_todo", "carrier_due_at", "carrier_error"])
+
+
+def carrier_work_failed(work: CarrierWork, *, error: str) -> None:
+    """The carrier could not be reached (or answered 5xx): try again after a backoff. Never
+    given up on: the delivery stays ``REQUESTED`` and its work stays in the list."""
+    with transaction.atomic():
+        delivery = _locked(work.delivery_id)
+        if delivery is None or _todo_changed(delivery, work):
+            return
+        delivery.carrier_due_at = timezone.now() + timedelta(seconds=retry_delay(delivery.carrier_attempts))
+        delivery.carrier_error = error[:2000]
+        delivery.save(update_fields=["carrier_due_at", "carrier_error"])
+
+
+def carrier_work_rejected(work: CarrierWork, *, error: str) -> None:
+    """The carrier refused the booking for good: the delivery fails."""
+    with transaction.atomic():
+        delivery = _locked(work.delivery_id)
+        if delivery is None or _todo_changed(delivery, work):
+            return
+        delivery.carrier_todo, delivery.carrier_due_at, delivery.carrier_error = CarrierTodo.NOTHING, None, error[:2000]
+        if work.todo == CarrierTodo.SEND and delivery.status == DeliveryStatus.REQUESTED:
+            _change_status(delivery, DeliveryStatus.FAILED, at=timezone.now(),
+                           reason=f"{CARRIER_REJECTED}: {error}"[:200])
+        else:
+            delivery.save(update_fields=["carrier_todo", "carrier_due_at", "carrier_error"])

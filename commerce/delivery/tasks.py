@@ -1,0 +1,31 @@
+"""Celery entry points of delivery (queue ``delivery``). Thin: the work is in carrier_sync.py."""
+from __future__ import annotations
+
+import logging
+
+from celery import shared_task
+from django.db import connection, transaction
+
+from commerce.delivery.carrier_sync import carrier_sync
+
+log = logging.getLogger(__name__)
+
+QUEUE = "delivery"
+
+
+@shared_task(name="delivery.carrier_sync", ignore_result=True)
+def carrier_sync_task() -> None:
+    carrier_sync()
+
+
+def _send_kick() -> None:
+    try:
+        carrier_sync_task.apply_async(queue=QUEUE, retry=False, expires=60)
+    except Exception as exc:  # the broker is away: beat's periodic run picks the work up
+        log.warning("delivery: could not kick the carrier sync (%s); the periodic run will", exc)
+
+
+def kick_carrier_sync_after_commit() -> None:
+    """Ask for a carrier sync run once the current transaction commits (one kick per transaction)."""
+    if not any(func is _send_kick for _, func, _ in connection.run_on_commit):
+        transaction.on_commit(_send_kick, robust=True)
