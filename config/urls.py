@@ -9,6 +9,7 @@ urlpatterns = [
     path("member/", include("commerce.members.http.urls")),
     path("catalog/", include("commerce.search.http.urls")),  # POST /catalog/search
     path("catalog/", include("commerce.catalog.http.urls")),
+    path("payment/", include("commerce.payments.http.urls")),
     path("health", HealthApi.as_view(), name="health"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
