@@ -42,6 +42,10 @@ class RunStats:
     outcomes: dict[str, int] = field(default_factory=dict)
 
 
+def _close_connection() -> None:
+    connection.close()  # looked up here, in the calling thread: Django connections are per thread
+
+
 async def _call(session: GatewaySession, item: services.WorkItem):
     if item.action == Payment.CHARGE:
         return await session.charge(token=item.token, amount=item.amount, currency=item.currency,
@@ -66,6 +70,9 @@ class Processor:
         self.in_flight: set[asyncio.Task] = set()
         self.answers: asyncio.Queue = asyncio.Queue()
         self.probe_in_flight = False
+        # unavailable answers in a row that the recorder has not told the shared breaker yet: enough of
+        # them stop this loop from claiming more in the few milliseconds before it has
+        self.unreported_failures = 0
 
     def run(self) -> RunStats:
         """Process until idle for ``idle_seconds`` or for at most ``max_seconds``; blocking."""
@@ -91,7 +98,7 @@ class Processor:
                 finally:
                     recorder.cancel()
         finally:
-            await in_db(connection.close)  # the helper thread's own connection
+            await in_db(_close_connection)  # the helper thread's own connection
             db.shutdown(wait=True)
         return self.stats
 
@@ -137,7 +144,7 @@ class Processor:
                     await asyncio.sleep(self.poll_seconds)
 
     def _permit(self) -> Permit:
-        if self.probe_in_flight:
+        if self.probe_in_flight or self.unreported_failures >= self.breaker.failures:
             return Permit.OPEN  # one probe at a time from this loop too
         return self.breaker.permit()
 
@@ -147,6 +154,7 @@ class Processor:
         except Exception:  # a bug in an adapter must not lose the others' answers
             log.exception("payments: gateway call for payment %s failed unexpectedly", item.payment_id)
             return  # its lease runs out and it is claimed again
+        self.unreported_failures = self.unreported_failures + 1 if result.outcome is Outcome.UNAVAILABLE else 0
         await self.answers.put((item, result))
 
     async def _recorder(self) -> None:
@@ -184,8 +192,9 @@ class Processor:
         try:
             self.stats.events += await self.in_db(write)
             self.stats.recorded += len(batch)
+            self.unreported_failures = 0  # the shared breaker knows now
         except Exception:
             # the leases run out and the calls are made again with the same keys: same answers
             log.exception("payments: could not record %d gateway answers", len(batch))
         finally:
-            self.probe_in_flight = False if self.probe_in_flight and batch else self.probe_in_flight
+            self.probe_in_flight = False  # with a probe out, nothing else is in flight: this was it

@@ -79,6 +79,8 @@ def payment_requested(buyer_id, method_id, *, order_id=None, amount="12900.00", 
 def deliver_events(*events):
     """Publish events as orders would, then relay and deliver them in this process through the
     bus (outbox, dispatches, inbox) to every subscriber."""
+    from django.test import TestCase
+
     from commerce.eventbus import publish_many
     from commerce.eventbus.delivery import deliver
     from commerce.eventbus.relay import relay_once
@@ -87,8 +89,11 @@ def deliver_events(*events):
         with transaction.atomic():
             publish_many(list(events))
     sends = []
-    while relay_once(sender=sends.extend) > 0:
-        pass
+    # the relay hands its dispatches over after commit; inside a test's transaction, "after commit"
+    # is the end of this block
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        while relay_once(sender=sends.extend) > 0:
+            pass
     for send in sends:
         deliver(send.dispatch_id, send.handler, send.partition)
 

@@ -65,7 +65,8 @@ class GatewaySimulator:
         self.child.stop()
 
 
-def start_gateway(*, port: int | None = None, timeout_hold: float = 30.0, log_name: str = "gateway") -> GatewaySimulator:
+def start_gateway(*, port: int | None = None, timeout_hold: float = 30.0,
+                  log_name: str = "gateway") -> GatewaySimulator:
     """Start the simulator on ``port`` (a free one by default) and wait until it answers."""
     port = port or free_port()
     args = [sys.executable, "-m", "simulators.gateway", "--port", str(port), "--timeout-hold", str(timeout_hold)]
