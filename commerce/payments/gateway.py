@@ -3,8 +3,9 @@
 ``PAYMENTS["GATEWAY_URL"]`` where it lives. A real provider is another subclass with the same
 methods, mapping its answers onto the same outcomes.
 
-Tokenising happens on a web request (synchronous); charges, refunds and reversals happen in the
-processor's event loop (asynchronous, hundreds in flight), so they live on a ``GatewaySession``.
+Tokenising happens on a web request (synchronous, httpx); charges, refunds and reversals happen in
+the processor's event loop (asynchronous, hundreds in flight, aiohttp), so they live on a
+``GatewaySession``.
 """
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from decimal import Decimal
 
+import aiohttp
 import httpx
 from django.conf import settings
 from django.utils.module_loading import import_string
@@ -106,17 +108,32 @@ def _json(response: httpx.Response) -> dict:
     return body if isinstance(body, dict) else {}
 
 
+@dataclass(frozen=True)
+class _Answer:
+    status: int
+    body: dict
+
+
 class HttpGatewaySession(GatewaySession):
-    def __init__(self, client: httpx.AsyncClient):
+    """The asynchronous side, on aiohttp's client: measured on this project's 2-core box,
+    httpx.AsyncClient (0.28.1) spent 2.4 ms of CPU per call with 50 connections and 12 ms with 200
+    (55 calls/s), aiohttp 0.2 ms at any concurrency (docs/payments.md)."""
+
+    def __init__(self, client: aiohttp.ClientSession):
         self.client = client
 
-    async def _post(self, path: str, body: dict, key: str | None = None) -> httpx.Response | str:
+    async def _post(self, path: str, body: dict, key: str | None = None) -> _Answer | str:
         headers = {"Idempotency-Key": key} if key else {}
         try:
-            return await self.client.post(path, json=body, headers=headers)
-        except httpx.TimeoutException:
+            async with self.client.post(path, json=body, headers=headers) as response:
+                try:
+                    payload = await response.json(content_type=None)
+                except ValueError:
+                    payload = {}
+                return _Answer(response.status, payload if isinstance(payload, dict) else {})
+        except TimeoutError:
             return "timeout"
-        except httpx.HTTPError as exc:  # refused, reset, dropped
+        except aiohttp.ClientError as exc:  # refused, reset, dropped
             return type(exc).__name__
 
     async def charge(self, *, token, amount, currency, reference, idempotency_key) -> ChargeResult:
@@ -124,40 +141,39 @@ class HttpGatewaySession(GatewaySession):
                                                     "reference": reference}, idempotency_key)
         if isinstance(response, str):
             return ChargeResult(Outcome.UNAVAILABLE, detail=response)
-        body = _json(response)
+        body, status_code = response.body, response.status
         status, code = body.get("status"), str(body.get("code", ""))
-        if response.status_code in (200, 201) and status == "succeeded":
+        if status_code in (200, 201) and status == "succeeded":
             return ChargeResult(Outcome.APPROVED, charge_id=str(body.get("chargeId", "")))
-        if response.status_code == 402 and status == "declined":
+        if status_code == 402 and status == "declined":
             return ChargeResult(Outcome.DECLINED, charge_id=str(body.get("chargeId", "")),
                                 reason=DECLINE_REASONS.get(code, "DECLINED"))
-        if response.status_code == 402 and code == "processing_error":
+        if status_code == 402 and code == "processing_error":
             return ChargeResult(Outcome.RETRY, reason="PROCESSING_ERROR")
-        if response.status_code == 409 and status == "voided":
+        if status_code == 409 and status == "voided":
             return ChargeResult(Outcome.VOIDED, detail=code)
-        if response.status_code >= 500 or response.status_code == 429:
-            return ChargeResult(Outcome.UNAVAILABLE, detail=f"HTTP {response.status_code}")
+        if status_code >= 500 or status_code == 429:
+            return ChargeResult(Outcome.UNAVAILABLE, detail=f"HTTP {status_code}")
         reason = "PAYMENT_METHOD_INVALID" if code == "invalid_token" else "GATEWAY_REJECTED"
-        return ChargeResult(Outcome.REJECTED, reason=reason, detail=f"HTTP {response.status_code} {code}"[:200])
+        return ChargeResult(Outcome.REJECTED, reason=reason, detail=f"HTTP {status_code} {code}"[:200])
 
     async def refund(self, *, charge_id, idempotency_key) -> RefundResult:
         response = await self._post("/v1/refunds", {"chargeId": charge_id}, idempotency_key)
         if isinstance(response, str):
             return RefundResult(Outcome.UNAVAILABLE, detail=response)
-        body = _json(response)
-        if response.status_code in (200, 201) and body.get("status") == "succeeded":
-            return RefundResult(Outcome.APPROVED, refund_id=str(body.get("refundId", "")))
-        if response.status_code >= 500 or response.status_code == 429:
-            return RefundResult(Outcome.UNAVAILABLE, detail=f"HTTP {response.status_code}")
-        return RefundResult(Outcome.REJECTED, detail=f"HTTP {response.status_code} {body.get('code', '')}"[:200])
+        if response.status in (200, 201) and response.body.get("status") == "succeeded":
+            return RefundResult(Outcome.APPROVED, refund_id=str(response.body.get("refundId", "")))
+        if response.status >= 500 or response.status == 429:
+            return RefundResult(Outcome.UNAVAILABLE, detail=f"HTTP {response.status}")
+        return RefundResult(Outcome.REJECTED, detail=f"HTTP {response.status} {response.body.get('code', '')}"[:200])
 
     async def reverse(self, *, idempotency_key) -> ReversalResult:
         response = await self._post("/v1/reversals", {"idempotencyKey": idempotency_key})
         if isinstance(response, str):
             return ReversalResult(Outcome.UNAVAILABLE, detail=response)
-        if response.status_code == 200:
-            return ReversalResult(Outcome.APPROVED, reversed_charge_id=str(_json(response).get("chargeId") or ""))
-        return ReversalResult(Outcome.UNAVAILABLE, detail=f"HTTP {response.status_code}")
+        if response.status == 200:
+            return ReversalResult(Outcome.APPROVED, reversed_charge_id=str(response.body.get("chargeId") or ""))
+        return ReversalResult(Outcome.UNAVAILABLE, detail=f"HTTP {response.status}")
 
 
 class _Session(AbstractAsyncContextManager):
@@ -165,12 +181,14 @@ class _Session(AbstractAsyncContextManager):
         self.gateway, self.max_in_flight = gateway, max_in_flight
 
     async def __aenter__(self) -> HttpGatewaySession:
-        limits = httpx.Limits(max_connections=self.max_in_flight, max_keepalive_connections=self.max_in_flight)
-        self.client = httpx.AsyncClient(base_url=self.gateway.url, timeout=self.gateway.timeout, limits=limits)
+        timeout = aiohttp.ClientTimeout(total=self.gateway.read_timeout,
+                                        sock_connect=self.gateway.connect_timeout)
+        self.client = aiohttp.ClientSession(
+            self.gateway.url, timeout=timeout, connector=aiohttp.TCPConnector(limit=self.max_in_flight))
         return HttpGatewaySession(self.client)
 
     async def __aexit__(self, *exc_info) -> None:
-        await self.client.aclose()
+        await self.client.close()
 
 
 class HttpGateway(PaymentGateway):
@@ -180,6 +198,7 @@ class HttpGateway(PaymentGateway):
 
     def __init__(self, *, url: str, connect_timeout: float, timeout: float):
         self.url = url.rstrip("/")
+        self.read_timeout, self.connect_timeout = timeout, connect_timeout
         self.timeout = httpx.Timeout(timeout, connect=connect_timeout)
         self._local = threading.local()
 

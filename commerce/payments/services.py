@@ -377,6 +377,37 @@ def _apply_reversal(payment: Payment, result: ReversalResult, now) -> None:
         _retry_later(payment, now, result.detail)
 
 
+# The recorder's row: just the columns it reads and writes, without building model instances (the
+# ORM's select + bulk_update cost about 1.5 ms of CPU per payment, more than the gateway call).
+_ROW_COLUMNS = ("id", "order_id", "buyer_id", "amount", "currency", "status", "failure_reason", "version", "action",
+                "due_at", "lease_token", "processing_errors", "unavailable_streak", "cancel_requested", "charge_id",
+                "refund_id", "last_error")
+_SELECT_ROWS = f"SELECT {', '.join(_ROW_COLUMNS)} FROM payments_payment WHERE id = ANY(%s) ORDER BY id FOR UPDATE"
+_WRITTEN = ("id", "status", "failure_reason", "version", "action", "due_at", "processing_errors",
+            "unavailable_streak", "charge_id", "refund_id", "last_error")
+_UPDATE_ROWS = """
+UPDATE payments_payment AS p SET status = v.status, failure_reason = v.failure_reason, version = v.version,
+    action = v.action, due_at = v.due_at, processing_errors = v.processing_errors,
+    unavailable_streak = v.unavailable_streak, charge_id = v.charge_id, refund_id = v.refund_id,
+    last_error = v.last_error, lease_until = NULL, lease_token = NULL, updated_at = now()
+FROM unnest(%s::uuid[], %s::text[], %s::text[], %s::int[], %s::text[], %s::timestamptz[], %s::int[], %s::int[],
+            %s::text[], %s::text[], %s::text[])
+    AS v(id, status, failure_reason, version, action, due_at, processing_errors, unavailable_streak, charge_id,
+         refund_id, last_error)
+WHERE p.id = v.id
+"""
+
+
+class _Row:
+    """A payment as the recorder sees it; the ``_apply_*`` rules work on it as on a model."""
+
+    __slots__ = (*_ROW_COLUMNS, "updated_at")
+
+    def __init__(self, values):
+        for name, value in zip(_ROW_COLUMNS, values, strict=True):
+            setattr(self, name, value)
+
+
 def payment_results_record(results: list[tuple[WorkItem, object]]) -> int:
     """Record the gateway's answers for claimed items in one short transaction, each payment with
     its event. An item whose lease was lost (expired and claimed again) is skipped: the new holder
@@ -385,9 +416,9 @@ def payment_results_record(results: list[tuple[WorkItem, object]]) -> int:
         return 0
     now = timezone.now()
     events: list[DomainEvent] = []
-    with transaction.atomic():
-        by_id = {p.id: p for p in Payment.objects.select_for_update().filter(
-            id__in=[item.payment_id for item, _ in results])}
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(_SELECT_ROWS, [[item.payment_id for item, _ in results]])
+        by_id = {row[0]: _Row(row) for row in cursor.fetchall()}
         changed = []
         for item, result in results:
             payment = by_id.get(item.payment_id)
@@ -401,13 +432,11 @@ def payment_results_record(results: list[tuple[WorkItem, object]]) -> int:
                 event = _apply_reversal(payment, result, now)
             if getattr(result, "outcome", None) is not Outcome.UNAVAILABLE:
                 payment.unavailable_streak = 0
-            payment.lease_until, payment.lease_token, payment.updated_at = None, None, now
             changed.append(payment)
             if event is not None:
                 events.append(event)
-        Payment.objects.bulk_update(changed, [
-            "status", "failure_reason", "version", "action", "due_at", "lease_until", "lease_token",
-            "processing_errors", "unavailable_streak", "charge_id", "refund_id", "last_error", "updated_at"])
+        if changed:
+            cursor.execute(_UPDATE_ROWS, [[getattr(row, name) for row in changed] for name in _WRITTEN])
         publish_many(events)
     return len(events)
 

@@ -266,5 +266,7 @@ PAYMENTS = {
     "BREAKER_WINDOW_SECONDS": float(env("PAYMENTS_BREAKER_WINDOW_SECONDS", "30")),
     "BREAKER_OPEN_SECONDS": float(env("PAYMENTS_BREAKER_OPEN_SECONDS", "5")),
 }
+# httpx logs every request at INFO; the gateway adapter's calls are counted, not logged one by one
+LOGGING.setdefault("loggers", {})["httpx"] = {"level": "WARNING"}
 CELERY_BEAT_SCHEDULE["payments-process"] = {
     "task": "payments.process", "schedule": 1.0, "options": {"queue": "payments", "expires": 2}}
