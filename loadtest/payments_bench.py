@@ -11,7 +11,7 @@ payments, then runs each scenario: P processor processes (``commerce.payments.pr
 same loop the Celery task runs), each with C gateway calls in flight. Printed per scenario:
 payments/s from the first claim to the last record, the calls in flight the simulator saw, gateway
 call latency p50/p99 as the processor measured it, and the CPU the processor processes used per
-1,000 payments (which is what bounds one process once C is large enough).
+1,000 payments (which is what bounds one process once C is large enough), and the simulator's.
 """
 from __future__ import annotations
 
@@ -127,7 +127,8 @@ def first_and_last_record() -> float:
         return float(cursor.fetchone()[0] or 0)
 
 
-def run(payments: int, processes: int, in_flight: int, latency_ms: int, url: str) -> dict:
+def run(payments: int, processes: int, in_flight: int, latency_ms: int, url: str,
+        simulator: psutil.Process) -> dict:
     from commerce.payments import services
 
     reset()
@@ -140,6 +141,7 @@ def run(payments: int, processes: int, in_flight: int, latency_ms: int, url: str
     context = multiprocessing.get_context("fork")
     results = context.Queue()
     children = [context.Process(target=processor_child, args=(in_flight, results)) for _ in range(processes)]
+    simulator_cpu = sum(simulator.cpu_times()[:2])
     started = time.monotonic()
     for child in children:
         child.start()
@@ -159,12 +161,14 @@ def run(payments: int, processes: int, in_flight: int, latency_ms: int, url: str
     calls = [c for report in reports for c in report["calls"]]
     stats = control(url, "/control/stats")
     cpu = sum(r["cpu"] for r in reports)
+    simulator_cpu = sum(simulator.cpu_times()[:2]) - simulator_cpu
     return {
         "scenario": label, "settled": settled(), "seconds": busy,
         "per_second": settled() / busy if busy else float("nan"),
         "wall_seconds": wall, "gateway_max_in_flight": stats["maxInFlight"],
         "call_p50_ms": percentile(calls, 50) * 1000, "call_p99_ms": percentile(calls, 99) * 1000,
         "cpu_seconds_per_1000": cpu / max(len(calls), 1) * 1000,
+        "simulator_cpu_per_1000": simulator_cpu / max(len(calls), 1) * 1000,
         "charges": stats["charges"]["succeeded"],
     }
 
@@ -188,13 +192,14 @@ def main() -> None:
         print(f"gateway latency {args.latency_ms} ms, {args.payments} payments per scenario, "
               f"{os.cpu_count()} CPUs")
         print(f"{'scenario':32} {'payments/s':>10} {'in flight':>9} {'call p50':>9} {'call p99':>9} "
-              f"{'CPU s/1000':>10} {'charged':>8}")
+              f"{'CPU s/1000':>10} {'sim CPU':>8} {'charged':>8}")
         for spec in args.runs.split(","):
             processes, in_flight = (int(x) for x in spec.lower().split("x"))
-            result = run(args.payments, processes, in_flight, args.latency_ms, url)
+            result = run(args.payments, processes, in_flight, args.latency_ms, url, psutil.Process(simulator.pid))
             print(f"{result['scenario']:32} {result['per_second']:10.0f} {result['gateway_max_in_flight']:9d} "
                   f"{result['call_p50_ms']:8.0f}ms {result['call_p99_ms']:8.0f}ms "
-                  f"{result['cpu_seconds_per_1000']:10.2f} {result['charges']:8d}", flush=True)
+                  f"{result['cpu_seconds_per_1000']:10.2f} {result['simulator_cpu_per_1000']:8.2f} "
+                  f"{result['charges']:8d}", flush=True)
             if result["settled"] != args.payments or result["charges"] != args.payments:
                 print(f"  !! {result['settled']} settled, {result['charges']} charged of {args.payments}")
     finally:

@@ -1,4 +1,5 @@
-"""Celery entry point of the processor (queue ``payments``). Beat sends ``payments.process`` every
+"""Celery entry point of the processor (queue ``payments_processor``, its own worker in the Procfile,
+so that a busy loop never holds a slot the event bus needs). Beat sends ``payments.process`` every
 second; at most ``PAYMENTS["PROCESSORS"]`` run at once across all workers (Redis slots), each
 until it has been idle for a while, so a busy system keeps its loops and an idle one costs a
 claim query a second."""

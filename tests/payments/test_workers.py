@@ -37,8 +37,8 @@ def test_an_outage_then_recovery_charges_every_waiting_payment_once_with_two_wor
         gateway, workers, add_method, buyer):
     method = add_method(buyer)
     gateway.faults(mode="down")
-    first = workers("pay-a", queues="eventbus,payments", concurrency=2, beat=True)
-    second = workers("pay-b", queues="payments", concurrency=2, beat=False)
+    first = workers("pay-a", queues="eventbus,payments,payments_processor", concurrency=2, beat=True)
+    second = workers("pay-b", queues="payments_processor", concurrency=2, beat=False)
     events = [payment_requested(buyer.id, method["methodId"]) for _ in range(200)]
     with transaction.atomic():
         publish_many(events)
