@@ -11,6 +11,7 @@ urlpatterns = [
     path("catalog/", include("commerce.catalog.http.urls")),
     path("order/", include("commerce.orders.http.urls")),
     path("delivery/", include("commerce.delivery.http.urls")),
+    path("payment/", include("commerce.payments.http.urls")),
     path("health", HealthApi.as_view(), name="health"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),

@@ -281,3 +281,36 @@ CELERY_BEAT_SCHEDULE["delivery-carrier-sync"] = {
     "task": "delivery.carrier_sync", "schedule": float(env("CARRIER_SYNC_INTERVAL_SECONDS", "2.0")),
     "options": {"queue": "delivery", "expires": 10},
 }
+# --- payments (commerce/payments/README.md, docs/payments.md) ----------------------------------
+# The gateway adapter and where it lives (the local simulator: simulators/gateway.py on GATEWAY_PORT).
+GATEWAY_PORT = env_int("GATEWAY_PORT", 58101)
+PAYMENTS = {
+    "GATEWAY_CLASS": env("PAYMENTS_GATEWAY_CLASS", "commerce.payments.gateway.HttpGateway"),
+    "GATEWAY_URL": env("PAYMENTS_GATEWAY_URL", f"http://127.0.0.1:{GATEWAY_PORT}"),
+    "GATEWAY_CONNECT_TIMEOUT_SECONDS": float(env("PAYMENTS_GATEWAY_CONNECT_TIMEOUT_SECONDS", "1.0")),
+    "GATEWAY_TIMEOUT_SECONDS": float(env("PAYMENTS_GATEWAY_TIMEOUT_SECONDS", "5.0")),
+    # a payment still unsettled this long after it was requested becomes FAILED (GATEWAY_UNAVAILABLE)
+    "DEADLINE_SECONDS": float(env("PAYMENTS_DEADLINE_SECONDS", "1800")),
+    # "processing error" answers before a payment is FAILED (PROCESSING_ERROR)
+    "MAX_PROCESSING_ERRORS": env_int("PAYMENTS_MAX_PROCESSING_ERRORS", 3),
+    "RETRY_BASE_SECONDS": float(env("PAYMENTS_RETRY_BASE_SECONDS", "1.0")),
+    "RETRY_MAX_SECONDS": float(env("PAYMENTS_RETRY_MAX_SECONDS", "15.0")),
+    # the processor: gateway calls in flight per process, how long a claim is held, how many run at once
+    "MAX_IN_FLIGHT": env_int("PAYMENTS_MAX_IN_FLIGHT", 256),
+    "LEASE_SECONDS": float(env("PAYMENTS_LEASE_SECONDS", "60")),
+    "PROCESSORS": env_int("PAYMENTS_PROCESSORS", 2),
+    "PROCESSOR_MAX_SECONDS": float(env("PAYMENTS_PROCESSOR_MAX_SECONDS", "60")),
+    "PROCESSOR_IDLE_SECONDS": float(env("PAYMENTS_PROCESSOR_IDLE_SECONDS", "5")),
+    "POLL_SECONDS": float(env("PAYMENTS_POLL_SECONDS", "0.1")),
+    # circuit breaker state (shared by every processor process)
+    "REDIS_URL": env("PAYMENTS_REDIS_URL", REDIS_URL),
+    "BREAKER_FAILURES": env_int("PAYMENTS_BREAKER_FAILURES", 10),
+    "BREAKER_WINDOW_SECONDS": float(env("PAYMENTS_BREAKER_WINDOW_SECONDS", "30")),
+    "BREAKER_OPEN_SECONDS": float(env("PAYMENTS_BREAKER_OPEN_SECONDS", "5")),
+}
+# The processor loop (payments.process) has its own queue and worker (Procfile "payments"): a loop
+# holds its worker slot while it works, which must not starve the event bus on the shared worker.
+# httpx logs every request at INFO; the gateway adapter's calls are counted, not logged one by one
+LOGGING.setdefault("loggers", {})["httpx"] = {"level": "WARNING"}
+CELERY_BEAT_SCHEDULE["payments-process"] = {
+    "task": "payments.process", "schedule": 1.0, "options": {"queue": "payments_processor", "expires": 2}}

@@ -27,3 +27,15 @@ DATABASES["cassandra"]["NAME"] = env("TEST_CASSANDRA_KEYSPACE", "commerce_test")
 DELIVERY = {**DELIVERY, "CARRIER_RETRY_BASE_SECONDS": 0.2, "CARRIER_RETRY_MAX_SECONDS": 2.0,  # noqa: F405
             "CARRIER_READ_TIMEOUT_SECONDS": 1.0, "CARRIER_LEASE_SECONDS": 5.0}
 CELERY_BEAT_SCHEDULE["delivery-carrier-sync"]["schedule"] = 0.5  # noqa: F405
+# Payments: the breaker on the test Redis database; short waits so outage tests take seconds.
+PAYMENTS = {  # noqa: F405
+    **PAYMENTS,  # noqa: F405
+    "REDIS_URL": env("PAYMENTS_REDIS_URL", REDIS_URL),
+    "GATEWAY_TIMEOUT_SECONDS": float(env("PAYMENTS_GATEWAY_TIMEOUT_SECONDS", "1.0")),
+    "RETRY_BASE_SECONDS": float(env("PAYMENTS_RETRY_BASE_SECONDS", "0.1")),
+    "RETRY_MAX_SECONDS": float(env("PAYMENTS_RETRY_MAX_SECONDS", "0.5")),
+    "BREAKER_OPEN_SECONDS": float(env("PAYMENTS_BREAKER_OPEN_SECONDS", "0.5")),
+    "LEASE_SECONDS": float(env("PAYMENTS_LEASE_SECONDS", "10")),
+    "PROCESSOR_IDLE_SECONDS": float(env("PAYMENTS_PROCESSOR_IDLE_SECONDS", "1")),
+    "POLL_SECONDS": float(env("PAYMENTS_POLL_SECONDS", "0.05")),
+}
