@@ -36,33 +36,20 @@ def product(db):
 
 
 @pytest.fixture
-def buyer_setup(monkeypatch):
-    """Factory: ``buyer_setup(member) -> (method_id, address_id)`` usable by that member only."""
-    from commerce.delivery import api as delivery_api
-    from commerce.payments import api as payments_api
-
-    methods: dict[str, str] = {}
-    addresses: dict[str, str] = {}
-
-    def usable_method(buyer_id, method_id):
-        if methods.get(method_id) != buyer_id:
-            return None
-        return payments_api.UsableMethod(method_id=method_id, brand="visa", last4="4242")
-
-    def address_snapshot(buyer_id, address_id):
-        if addresses.get(address_id) != buyer_id:
-            return None
-        return {"addressId": address_id, "recipient": "Test Buyer", "phone": "+821000000000",
-                "line1": "1 Test Street", "line2": "", "city": "Seoul", "postalCode": "00000", "country": "KR"}
-
-    monkeypatch.setattr(payments_api, "usable_method", usable_method)
-    monkeypatch.setattr(delivery_api, "address_snapshot", address_snapshot)
+def buyer_setup(db):
+    """Factory: ``buyer_setup(member) -> (method_id, address_id)``: a saved card (as the gateway
+    would have tokenised it: no gateway needed here) and an address, both the member's own."""
+    from commerce.delivery import services as delivery_services
+    from commerce.payments.models import PaymentMethod
 
     def make(member):
-        method_id, address_id = str(uuid.uuid4()), str(uuid.uuid4())
-        methods[method_id] = str(member.id)
-        addresses[address_id] = str(member.id)
-        return method_id, address_id
+        method = PaymentMethod.objects.create(member_id=member.id, gateway_token=f"tok_{uuid.uuid4().hex}",
+                                              brand="visa", last4="4242", exp_month=12, exp_year=2035,
+                                              holder_name="Test Buyer")
+        address = delivery_services.address_create(owner_id=member.id, recipient="Test Buyer", phone="+821000000000",
+                                                   line1="1 Test Street", line2="", city="Seoul", postal_code="04524",
+                                                   country="KR")
+        return str(method.id), str(address.id)
 
     return make
 

@@ -165,3 +165,15 @@ def test_only_orders_not_yet_shipped_can_be_cancelled(buyer_client, body, status
         assert [r.payload["payment_id"] for r in refunds] == ["pay-1"]
     else:
         assert response["Content-Type"].startswith("application/problem+json") and not refunds
+
+
+def test_an_inactive_or_expired_payment_method_is_refused(buyer_client, body):
+    from commerce.payments.models import PaymentMethod
+
+    PaymentMethod.objects.filter(id=body["paymentMethodId"]).update(active=False)
+    response = buyer_client.post(URL, body, format="json")
+    assert response.status_code == 400 and "paymentMethodId" in response.json()["errors"]
+    PaymentMethod.objects.filter(id=body["paymentMethodId"]).update(active=True, exp_year=2020)
+    response = buyer_client.post(URL, body, format="json")
+    assert response.status_code == 400 and "paymentMethodId" in response.json()["errors"]
+    assert not Order.objects.exists()
