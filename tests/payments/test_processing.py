@@ -294,3 +294,17 @@ def test_two_processors_at_once_charge_every_payment_once(gateway, add_method, b
     with transaction.atomic():
         assert len(published("payments.payment_approved")) == 120
 
+
+
+def test_without_the_breakers_redis_payments_are_still_charged_and_recorded(gateway, add_method, buyer):
+    import redis
+
+    from commerce.payments.breaker import CircuitBreaker
+    from tests.support.processes import free_port
+
+    unreachable = redis.Redis(port=free_port(), socket_connect_timeout=0.2, socket_timeout=0.2)
+    breaker = CircuitBreaker(unreachable, "gateway", failures=10, open_seconds=1, window_seconds=10, probe_seconds=2)
+    payments = request_payments(buyer, add_method(buyer), count=3)
+    run_processor(breaker=breaker)
+    assert {p.status for p in Payment.objects.filter(id__in=[p.id for p in payments])} == {"APPROVED"}
+    assert len(gateway.succeeded_charges()) == 3
