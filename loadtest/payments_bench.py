@@ -12,6 +12,9 @@ same loop the Celery task runs), each with C gateway calls in flight. Printed pe
 payments/s from the first claim to the last record, the calls in flight the simulator saw, gateway
 call latency p50/p99 as the processor measured it, and the CPU the processor processes used per
 1,000 payments (which is what bounds one process once C is large enough), and the simulator's.
+``--celery C`` adds the whole path with real processes: OrderPaymentRequested events published as
+orders would, relayed by a Celery worker (with beat) to the payments handler, and charged by a
+processor worker like the Procfile's (2 processes, C calls in flight each).
 """
 from __future__ import annotations
 
@@ -19,6 +22,7 @@ import argparse
 import json
 import multiprocessing
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -120,6 +124,12 @@ def settled() -> int:
         return cursor.fetchone()[0]
 
 
+def recorded() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM payments_payment")
+        return cursor.fetchone()[0]
+
+
 def first_and_last_record() -> float:
     with connection.cursor() as cursor:
         cursor.execute("SELECT extract(epoch FROM max(updated_at) - min(updated_at)) FROM payments_payment"
@@ -173,12 +183,83 @@ def run(payments: int, processes: int, in_flight: int, latency_ms: int, url: str
     }
 
 
+def run_celery(payments: int, latency_ms: int, url: str, in_flight: int) -> dict:
+    """The whole path with real processes: events published as orders would, relayed by a Celery
+    worker (with beat) to the payments handler, charged by the processor worker of the Procfile."""
+    import redis
+
+    from commerce.eventbus import publish_many
+    from commerce.orders.events import OrderPaymentRequested
+    from commerce.payments import services
+
+    reset()
+    control(url, "/control/reset", {})
+    method = services.method_add(member_id=BUYER, card_number="4242424242424242", exp_month=12,
+                                 exp_year=timezone.now().year + 3, holder_name="Bench Buyer")
+    control(url, "/control/faults", {"mode": "ok", "latencyMs": latency_ms})
+    redis.Redis.from_url(settings.CELERY_BROKER_URL).flushdb()  # no stale messages
+    payments_redis = redis.Redis.from_url(settings.PAYMENTS["REDIS_URL"])
+    for key in payments_redis.scan_iter("payments:*"):
+        payments_redis.delete(key)
+    env = {**os.environ, "PAYMENTS_GATEWAY_URL": url, "PAYMENTS_MAX_IN_FLIGHT": str(in_flight),
+           "PYTHONPATH": str(ROOT)}
+    celery = str(Path(sys.executable).parent / "celery")
+    schedule = ROOT / ".data" / "payments-bench-beat"
+    children = [
+        subprocess.Popen([celery, "-A", "config", "worker", "-Q", "eventbus,payments", "-c", "2", "-B", "-s",
+                          str(schedule), "-n", "bench-bus@%h", "-l", "warning"], cwd=ROOT, env=env,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True),
+        subprocess.Popen([celery, "-A", "config", "worker", "-Q", "payments_processor", "-c", "2",
+                          "--prefetch-multiplier", "1", "-n", "bench-pay@%h", "-l", "warning"], cwd=ROOT, env=env,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True),
+    ]
+    try:
+        time.sleep(5)  # let the workers start
+        started = time.monotonic()
+        for start in range(0, payments, 500):
+            with transaction.atomic():
+                publish_many([
+                    OrderPaymentRequested(aggregate_id=str(uuid.uuid4()), aggregate_version=1, buyer_id=str(BUYER),
+                                          payment_method_id=str(method.id), amount="12900.00", currency="KRW")
+                    for _ in range(min(500, payments - start))])
+        published = time.monotonic() - started
+        label = f"Celery: 2 processor procs x {in_flight}"
+        recorded_at = None
+        with tqdm(total=payments, desc=label, unit="payment", leave=False) as bar:
+            done = 0
+            deadline = time.monotonic() + 600
+            while done < payments and time.monotonic() < deadline:
+                time.sleep(0.25)
+                now_done = settled()
+                bar.update(now_done - done)
+                done = now_done
+                if recorded_at is None and recorded() >= payments:
+                    recorded_at = time.monotonic() - started
+        seconds = time.monotonic() - started
+    finally:
+        for child in children:
+            os.killpg(child.pid, signal.SIGTERM)
+        for child in children:
+            try:
+                child.wait(30)
+            except subprocess.TimeoutExpired:
+                os.killpg(child.pid, signal.SIGKILL)
+    stats = control(url, "/control/stats")
+    return {"scenario": label, "settled": settled(), "seconds": seconds, "published_seconds": published,
+            "recorded_seconds": recorded_at or seconds,
+            "per_second": settled() / seconds, "gateway_max_in_flight": stats["maxInFlight"],
+            "charges": stats["charges"]["succeeded"]}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--payments", type=int, default=6000)
     parser.add_argument("--latency-ms", type=int, default=200)
-    parser.add_argument("--runs", default="1x25,1x50,1x100,1x200,1x400,2x200",
+    parser.add_argument("--runs", default="1x50,1x100,1x200,1x400,1x800,2x256",
                         help="comma-separated PROCESSESxIN_FLIGHT scenarios")
+    parser.add_argument("--celery", type=int, default=0, metavar="IN_FLIGHT",
+                        help="also run the whole path through real Celery workers with this many calls in "
+                             "flight per processor (publish -> relay -> handler -> processor -> recorded)")
     args = parser.parse_args()
     if settings.DEBUG:
         raise SystemExit("run with DJANGO_DEBUG=0 (DEBUG keeps every query in memory)")
@@ -200,6 +281,14 @@ def main() -> None:
                   f"{result['call_p50_ms']:8.0f}ms {result['call_p99_ms']:8.0f}ms "
                   f"{result['cpu_seconds_per_1000']:10.2f} {result['simulator_cpu_per_1000']:8.2f} "
                   f"{result['charges']:8d}", flush=True)
+            if result["settled"] != args.payments or result["charges"] != args.payments:
+                print(f"  !! {result['settled']} settled, {result['charges']} charged of {args.payments}")
+        if args.celery:
+            result = run_celery(args.payments, args.latency_ms, url, args.celery)
+            print(f"{result['scenario']:32} {result['per_second']:10.0f} {result['gateway_max_in_flight']:9d}   "
+                  f"(publish to last settled {result['seconds']:.1f} s; publishing took "
+                  f"{result['published_seconds']:.1f} s, every request recorded by the handler after "
+                  f"{result['recorded_seconds']:.1f} s; {result['charges']} charged)", flush=True)
             if result["settled"] != args.payments or result["charges"] != args.payments:
                 print(f"  !! {result['settled']} settled, {result['charges']} charged of {args.payments}")
     finally:

@@ -16,6 +16,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
+import redis
 from django.conf import settings
 from django.db import connection
 
@@ -150,7 +151,12 @@ class Processor:
     def _permit(self) -> Permit:
         if self.probe_in_flight or self.unreported_failures >= self.breaker.failures:
             return Permit.OPEN  # one probe at a time from this loop too
-        return self.breaker.permit()
+        try:
+            return self.breaker.permit()
+        except redis.RedisError as exc:
+            # no shared state: call anyway (timeouts still bound every call) rather than stop paying
+            log.warning("payments: circuit breaker state unavailable (%s); calling the gateway", exc)
+            return Permit.CLOSED
 
     async def _call_and_queue(self, session: GatewaySession, item: services.WorkItem) -> None:
         started = time.monotonic()
@@ -191,8 +197,12 @@ class Processor:
         self.stats.unavailable += failures
 
         def write():
-            self.breaker.record(successes=len(batch) - failures, failures=failures)
-            return services.payment_results_record(batch)
+            events = services.payment_results_record(batch)  # the answers first: they must not be lost
+            try:
+                self.breaker.record(successes=len(batch) - failures, failures=failures)
+            except redis.RedisError as exc:
+                log.warning("payments: could not update the circuit breaker (%s)", exc)
+            return events
 
         try:
             self.stats.events += await self.in_db(write)

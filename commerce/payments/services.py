@@ -154,6 +154,62 @@ def payment_request_record(event: OrderPaymentRequested) -> Payment | None:
     return payment
 
 
+def order_payment_events_apply(events: list) -> None:
+    """The handler's batch, in publish order, in the caller's transaction. Runs of requests for
+    orders payments has not seen yet are recorded with a few statements for the whole run (one
+    request at a time cost about 4 ms); anything else goes through the one-event rules."""
+    run: list[OrderPaymentRequested] = []
+    for event in events:
+        if isinstance(event, OrderPaymentRequested):
+            if any(e.aggregate_id == event.aggregate_id for e in run):
+                _record_new_requests(run)
+                run = []
+            run.append(event)
+            continue
+        _record_new_requests(run)
+        run = []
+        refund_request(event)
+    _record_new_requests(run)
+
+
+_INSERT_REQUESTS = """
+INSERT INTO payments_request (order_id, buyer_id, method_id, amount, currency, request_version, closed, created_at)
+SELECT u.*, false, now()
+FROM unnest(%s::uuid[], %s::uuid[], %s::uuid[], %s::numeric[], %s::text[], %s::bigint[]) AS u
+ON CONFLICT (order_id) DO NOTHING RETURNING order_id
+"""
+
+
+def _record_new_requests(events: list[OrderPaymentRequested]) -> None:
+    if not events:
+        return
+    if len(events) == 1:
+        payment_request_record(events[0])
+        return
+    rows = [(UUID(e.aggregate_id), UUID(e.buyer_id), UUID(e.payment_method_id), Decimal(e.amount), e.currency,
+             e.aggregate_version) for e in events]
+    with connection.cursor() as cursor:
+        cursor.execute(_INSERT_REQUESTS, [list(column) for column in zip(*rows, strict=True)])
+        fresh = {row[0] for row in cursor.fetchall()}
+        cursor.execute("SELECT id, member_id, active, exp_month, exp_year FROM payments_method WHERE id = ANY(%s)",
+                       [list({row[2] for row in rows})])
+        methods = {mid: (member, active and not cards.is_expired(month, year))
+                   for mid, member, active, month, year in cursor.fetchall()}
+    payments, failures = [], []
+    for event, (order_id, buyer_id, method_id, amount, currency, version) in zip(events, rows, strict=True):
+        if order_id not in fresh:
+            payment_request_record(event)  # seen before: the one-event rules decide
+            continue
+        request = PaymentRequest(order_id=order_id, buyer_id=buyer_id, method_id=method_id, amount=amount,
+                                 currency=currency, request_version=version)
+        payment = _new_payment(request, attempt=1, method_id=method_id)
+        if methods.get(method_id, (None, False)) != (buyer_id, True):
+            failures.append(_failed(payment, METHOD_UNUSABLE))
+        payments.append(payment)
+    Payment.objects.bulk_create(payments)
+    publish_many(failures)
+
+
 @dataclass(frozen=True)
 class ProcessAnswer:
     payment_id: UUID

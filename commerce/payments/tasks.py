@@ -28,7 +28,7 @@ def _acquire_slot() -> str | None:
     return None
 
 
-@shared_task(name="payments.process", ignore_result=True)
+@shared_task(name="payments.process", ignore_result=True, queue="payments_processor")
 def process_task() -> dict | None:
     slot = _acquire_slot()
     if slot is None:

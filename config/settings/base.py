@@ -308,9 +308,9 @@ PAYMENTS = {
     "BREAKER_WINDOW_SECONDS": float(env("PAYMENTS_BREAKER_WINDOW_SECONDS", "30")),
     "BREAKER_OPEN_SECONDS": float(env("PAYMENTS_BREAKER_OPEN_SECONDS", "5")),
 }
-# The processor loop (payments.process) has its own queue and worker (Procfile "payments"): a loop
-# holds its worker slot while it works, which must not starve the event bus on the shared worker.
 # httpx logs every request at INFO; the gateway adapter's calls are counted, not logged one by one
 LOGGING.setdefault("loggers", {})["httpx"] = {"level": "WARNING"}
+# The processor loop (payments.process) has its own queue and worker (Procfile "payments"): a loop
+# holds its worker slot while it works, which must not starve the event bus on the shared worker.
 CELERY_BEAT_SCHEDULE["payments-process"] = {
     "task": "payments.process", "schedule": 1.0, "options": {"queue": "payments_processor", "expires": 2}}

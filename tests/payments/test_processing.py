@@ -41,6 +41,30 @@ def test_a_payment_request_records_one_pending_payment_and_a_repeat_is_a_no_op(g
     assert gateway.stats()["calls"].get("charges", 0) == 0  # recording never calls the gateway
 
 
+def test_a_batch_of_mixed_events_is_applied_in_order_with_the_one_event_rules(gateway, add_method, buyer,
+                                                                            make_member):
+    method, stranger = add_method(buyer), make_member()
+    known = payment_requested(buyer.id, method["methodId"])
+    deliver_events(known)
+    new = [payment_requested(buyer.id, method["methodId"]) for _ in range(5)]
+    foreign = payment_requested(stranger.id, method["methodId"])  # not the stranger's method
+    cancelled = payment_requested(buyer.id, method["methodId"])
+    deliver_events(new[0], new[1], known, foreign, new[2], cancelled, new[3], new[3], new[4])
+    payment = Payment.objects.get(order_id=cancelled.aggregate_id)
+    deliver_events(refund_requested(payment), payment_requested(buyer.id, method["methodId"],
+                                                                order_id=cancelled.aggregate_id, version=2))
+    assert Payment.objects.filter(order_id=known.aggregate_id).count() == 1
+    assert [Payment.objects.get(order_id=e.aggregate_id).status for e in new] == ["PENDING"] * 5
+    failed = Payment.objects.get(order_id=foreign.aggregate_id)
+    assert (failed.status, failed.failure_reason) == ("FAILED", "PAYMENT_METHOD_UNUSABLE")
+    assert published("payments.payment_failed", aggregate_id=str(failed.id))
+    # cancelled before it was charged; the later request for the closed order starts nothing
+    assert list(Payment.objects.filter(order_id=cancelled.aggregate_id).values_list("status", "failure_reason")) == [
+        ("FAILED", "CANCELLED")]
+    assert Payment.objects.count() == 8
+    assert gateway.stats()["calls"] == {"tokens": 1}
+
+
 def test_an_approved_card_ends_approved_with_its_event_and_one_charge(gateway, add_method, buyer):
     [payment] = request_payments(buyer, add_method(buyer), amount="12900.00")
     run_processor()
@@ -270,3 +294,17 @@ def test_two_processors_at_once_charge_every_payment_once(gateway, add_method, b
     with transaction.atomic():
         assert len(published("payments.payment_approved")) == 120
 
+
+
+def test_without_the_breakers_redis_payments_are_still_charged_and_recorded(gateway, add_method, buyer):
+    import redis
+
+    from commerce.payments.breaker import CircuitBreaker
+    from tests.support.processes import free_port
+
+    unreachable = redis.Redis(port=free_port(), socket_connect_timeout=0.2, socket_timeout=0.2)
+    breaker = CircuitBreaker(unreachable, "gateway", failures=10, open_seconds=1, window_seconds=10, probe_seconds=2)
+    payments = request_payments(buyer, add_method(buyer), count=3)
+    run_processor(breaker=breaker)
+    assert {p.status for p in Payment.objects.filter(id__in=[p.id for p in payments])} == {"APPROVED"}
+    assert len(gateway.succeeded_charges()) == 3
