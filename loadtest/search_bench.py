@@ -261,62 +261,43 @@ def memory(before: int, generation: str, count: int) -> None:
     print(f"memory: Redis used_memory {before / GIB:.2f} GiB before, {after / GIB:.2f} GiB after: index "
           f"{delta / GIB:.2f} GiB = {delta / count:,.0f} bytes/product (target <= 2 GiB for 1M)")
     p = index.prefix(generation)
-    token_keys, other = [], defaultdict(list)
+    by_kind: dict[str, list[str]] = defaultdict(list)
     for key in tqdm(conn.scan_iter(match=p + "*", count=5000), desc="memory: scanning keys", unit="key",
                     mininterval=0.5):
         rest = key[len(p):]
-        kind = rest.split(":", 1)[0] if ":" in rest else rest
-        if kind == "t":
-            token_keys.append(key)
-        elif kind != "d":
-            other[kind].append(key)
-    # token lists: exact count and encoding of each, memory sampled per encoding
-    cards, encodings = [], []
-    for start in tqdm(range(0, len(token_keys), 2000), desc="memory: token lists", unit="x2000"):
-        chunk = token_keys[start:start + 2000]
-        pipe = conn.pipeline(transaction=False)
-        for key in chunk:
-            pipe.zcard(key)
-            pipe.object("encoding", key)
-        answers = pipe.execute()
-        cards += answers[0::2]
-        encodings += answers[1::2]
+        by_kind[rest.split(":", 1)[0] if ":" in rest else rest].append(key)
     rng = random.Random(1)
-    by_encoding: dict[str, list[int]] = defaultdict(list)
-    for position, enc in enumerate(encodings):
-        by_encoding[enc].append(position)
-    rows = []
-    token_bytes = 0
-    for enc, positions in sorted(by_encoding.items()):
-        sample = rng.sample(positions, min(len(positions), 400))
-        pipe = conn.pipeline(transaction=False)
-        for position in sample:
-            pipe.memory_usage(token_keys[position], samples=0 if cards[position] < 5000 else 50)
-        used = pipe.execute()
-        entries = sum(cards[q] for q in positions)
-        per_entry = sum(used) / max(1, sum(cards[q] for q in sample))
-        token_bytes += per_entry * entries
-        rows.append(f"{len(positions):,} {enc} lists holding {entries:,} postings (~{per_entry:.0f} B/posting, "
-                    f"~{per_entry * entries / GIB:.2f} GiB)")
-    postings = sum(cards)
-    sample_ids = rng.sample(range(1, count + 1), min(count, 1000))
-    pipe = conn.pipeline(transaction=False)
-    for i in sample_ids:
-        pipe.memory_usage(f"{p}d:{i}", samples=0)
-    doc_sizes = [size for size in pipe.execute() if size]
-    doc_bytes = statistics.mean(doc_sizes) * count if doc_sizes else 0
-    print(f"memory: token lists {len(token_keys):,} keys, {postings:,} postings = {postings / count:.1f} per "
-          f"product, ~{token_bytes / GIB:.2f} GiB: " + "; ".join(rows))
-    print(f"memory: product hashes d:{{i}} ~{statistics.mean(doc_sizes):.0f} B each, ~{doc_bytes / GIB:.2f} GiB")
+    sizes = {"t": "SCARD", "h": "ZCARD", "f": "HLEN", "d": "HLEN"}
     parts = []
-    for kind, keys in sorted(other.items()):
+    for kind, keys in sorted(by_kind.items(), key=lambda kv: -len(kv[1])):
+        # exact entry counts, memory sampled (every key when there are few)
+        entries = 0
+        if kind in sizes:
+            for start in range(0, len(keys), 5000):
+                pipe = conn.pipeline(transaction=False)
+                for key in keys[start:start + 5000]:
+                    pipe.execute_command(sizes[kind], key)
+                entries += sum(pipe.execute())
+        sample = keys if len(keys) <= 2000 else rng.sample(keys, 2000)
         pipe = conn.pipeline(transaction=False)
-        for key in keys:
-            pipe.memory_usage(key, samples=50)
-        size = sum(s or 0 for s in pipe.execute())
-        parts.append(f"{kind} ({len(keys):,} key{'s' if len(keys) > 1 else ''}) {size / GIB:.3f} GiB")
-    print("memory: other keys: " + ", ".join(parts))
-    top = sorted(zip(cards, token_keys, strict=True), reverse=True)[:8]
+        for key in sample:
+            pipe.memory_usage(key, samples=0 if len(keys) > 100 else 1000)
+        used = [u or 0 for u in pipe.execute()]
+        size = sum(used) * len(keys) / len(sample)
+        pipe = conn.pipeline(transaction=False)
+        for key in sample[:200]:
+            pipe.object("encoding", key)
+        encodings = sorted({e for e in pipe.execute() if e})
+        per_product = size / count
+        parts.append(f"{kind} {len(keys):,} keys{f', {entries:,} entries' if entries else ''} "
+                     f"({'/'.join(encodings)}) ~{size / GIB:.3f} GiB = {per_product:,.0f} B/product")
+    print("memory by key kind:\n    " + "\n    ".join(parts))
+    tokens = by_kind.get("t", [])
+    pipe = conn.pipeline(transaction=False)
+    for key in tokens:
+        pipe.scard(key)
+    cards = pipe.execute() if tokens else []
+    top = sorted(zip(cards, tokens, strict=True), reverse=True)[:8]
     print("memory: longest token lists: " + ", ".join(f"{k[len(p) + 2:]} {c:,}" for c, k in top))
 
 

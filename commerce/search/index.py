@@ -122,9 +122,12 @@ def weights(doc: Document) -> dict[str, int]:
 PRODUCT_FIELDS = 12
 _INDEX_PRODUCTS = """
 local p, head_size, shift = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
+local F = 12
 local changed = 0
-local adds = {}      -- token -> {members, scores, categories}
-local add_order = {}
+-- writes gathered over the batch and done once per key at the end
+local adds, add_order = {}, {}          -- token -> {members, scores, cats}
+local zadds, zadd_order = {}, {}        -- sorted set -> {score, member, ...}
+local counts, in_stock, meta = {}, {}, {}
 
 local function split(s)
   local out = {}
@@ -137,6 +140,15 @@ local function unpacked(cmd, key, list)  -- one command per 4000 arguments
     redis.call(cmd, key, unpack(list, n, math.min(n + 3999, #list)))
   end
 end
+
+local function zadd(key, score, member)
+  local z = zadds[key]
+  if not z then z = {}; zadds[key] = z; zadd_order[#zadd_order + 1] = key end
+  z[#z + 1] = score
+  z[#z + 1] = member
+end
+
+local function count(name, delta) counts[name] = (counts[name] or 0) + delta end
 
 local function head_min(h)
   local low = redis.call('ZRANGE', h, 0, 0, 'WITHSCORES')
@@ -176,93 +188,128 @@ local function rescore(token, i, score)
   end
 end
 
-local function set_stock_flag(i, d, active, cat, old_st, st)
-  if active and old_st ~= st then
-    if st == '1' then
-      redis.call('SADD', p .. 'in', i)
-      redis.call('HINCRBY', p .. 'cnt', 'in:' .. cat, 1)
-      redis.call('HINCRBY', p .. 'cnt', 'in:*', 1)
-    else
-      redis.call('SREM', p .. 'in', i)
-      redis.call('HINCRBY', p .. 'cnt', 'in:' .. cat, -1)
-      redis.call('HINCRBY', p .. 'cnt', 'in:*', -1)
-    end
+local function stock_flag(i, cat, old_st, st)  -- for an active product
+  if old_st ~= st then
+    local delta = st == '1' and 1 or -1
+    count('in:' .. cat, delta)
+    count('in:*', delta)
+    in_stock[i] = st == '1'
   end
 end
 
-for base = 4, #ARGV, 12 do
-  local uuid, version = ARGV[base], tonumber(ARGV[base + 1])
-  local i = redis.call('HGET', p .. 'n', uuid)
-  if not i then
-    i = tostring(redis.call('HINCRBY', p .. 'n', 'seq', 1))
-    redis.call('HSET', p .. 'n', uuid, i)
+-- internal ids: one read for the batch, one counter bump and one write for the new products
+local uuids = {}
+for base = 4, #ARGV, F do uuids[#uuids + 1] = ARGV[base] end
+local ids = redis.call('HMGET', p .. 'n', unpack(uuids))
+local missing = 0
+for n = 1, #uuids do if not ids[n] then missing = missing + 1 end end
+local known = {}
+if missing > 0 then
+  local next_id = redis.call('HINCRBY', p .. 'n', 'seq', missing) - missing
+  local pairs_ = {}
+  for n = 1, #uuids do
+    if not ids[n] then
+      next_id = next_id + 1
+      ids[n] = tostring(next_id)
+      pairs_[#pairs_ + 1] = uuids[n]
+      pairs_[#pairs_ + 1] = ids[n]
+    else
+      known[n] = true
+    end
   end
+  unpacked('HSET', p .. 'n', pairs_)
+else
+  for n = 1, #uuids do known[n] = true end
+end
+
+for n = 1, #uuids do
+  local base = 4 + (n - 1) * F
+  local uuid, version, i = uuids[n], tonumber(ARGV[base + 1]), ids[n]
   local d = p .. 'd:' .. i
-  local old = redis.call('HMGET', d, 'v', 'k', 'c', 's', 'st', 'a', 'sv')
+  local old = {}
+  if known[n] then old = redis.call('HMGET', d, 'v', 'k', 'c', 's', 'st', 'a', 'sv') end
   local st = old[5] or '0'
-  -- stock first (the rebuild sends both), by its own version
+  local writes = {}
+  -- stock first (a rebuild sends both), by its own version
   local stock_version = ARGV[base + 10]
   if stock_version ~= '' and (not old[7] or tonumber(old[7]) < tonumber(stock_version)) then
     st = ARGV[base + 11]
-    redis.call('HSET', d, 'u', uuid, 'sv', stock_version, 'st', st)
-    if old[6] == '1' and old[5] ~= st then
-      set_stock_flag(i, d, true, old[3], old[5] or '0', st)
+    writes = {'u', uuid, 'sv', stock_version, 'st', st}
+    if old[6] == '1' and (old[5] or '0') ~= st then
+      stock_flag(i, old[3], old[5] or '0', st)
       local f = redis.call('HMGET', d, 'p', 't')
-      redis.call('HSET', p .. 'm', i, f[1] .. '|' .. f[2] .. '|' .. st .. '|' .. old[3])
+      meta[#meta + 1] = i
+      meta[#meta + 1] = f[1] .. '|' .. f[2] .. '|' .. st .. '|' .. old[3]
     end
-    old[5] = st
   end
   if not old[1] or tonumber(old[1]) < version then
     changed = changed + 1
-    local was_active = old[6] == '1'
     local old_cat = old[3]
-    if was_active then  -- leave the product-level lists of the old state
+    if old[6] == '1' then  -- leave the product-level lists of the old state
       redis.call('ZREM', p .. 'all', i)
       redis.call('ZREM', p .. 'c:' .. old_cat, i)
       redis.call('ZREM', p .. 'cn:' .. old_cat, i)
       redis.call('ZREM', p .. 'sel:' .. old[4], i)
       redis.call('HDEL', p .. 'm', i)
-      redis.call('HINCRBY', p .. 'cnt', old_cat, -1)
-      set_stock_flag(i, d, true, old_cat, st, '0')
+      count(old_cat, -1)
+      stock_flag(i, old_cat, st, '0')
     end
     local old_tokens = split(old[2])
     if ARGV[base + 6] ~= '1' then
       for _, token in ipairs(old_tokens) do remove_posting(token, i, old_cat) end
-      redis.call('HSET', d, 'u', uuid, 'v', version, 'a', 0, 'k', '')
+      redis.call('HSET', d, 'u', uuid, 'v', version, 'a', 0, 'k', '', unpack(writes))
       redis.call('HDEL', d, 'c', 's', 'p', 't', 'j')
     else
       local seller, cat, price, created = ARGV[base + 2], ARGV[base + 3], ARGV[base + 4], ARGV[base + 5]
       local tokens, rels = split(ARGV[base + 8]), split(ARGV[base + 9])
-      local new = {}
-      for n, token in ipairs(tokens) do new[token] = tonumber(rels[n]) * shift + tonumber(created) end
-      local kept = {}
-      for _, token in ipairs(old_tokens) do
-        if new[token] then kept[token] = true else remove_posting(token, i, old_cat) end
-      end
-      for _, token in ipairs(tokens) do
-        if kept[token] then
-          if old_cat ~= cat then
-            if redis.call('HINCRBY', p .. 'f:' .. token, old_cat, -1) <= 0 then
-              redis.call('HDEL', p .. 'f:' .. token, old_cat)
+      local created_n = tonumber(created)
+      if #old_tokens == 0 then
+        for k, token in ipairs(tokens) do queue_posting(token, i, tonumber(rels[k]) * shift + created_n, cat) end
+      else
+        local new = {}
+        for k, token in ipairs(tokens) do new[token] = tonumber(rels[k]) * shift + created_n end
+        local kept = {}
+        for _, token in ipairs(old_tokens) do
+          if new[token] then kept[token] = true else remove_posting(token, i, old_cat) end
+        end
+        for _, token in ipairs(tokens) do
+          if kept[token] then
+            if old_cat ~= cat then
+              if redis.call('HINCRBY', p .. 'f:' .. token, old_cat, -1) <= 0 then
+                redis.call('HDEL', p .. 'f:' .. token, old_cat)
+              end
+              redis.call('HINCRBY', p .. 'f:' .. token, cat, 1)
             end
-            redis.call('HINCRBY', p .. 'f:' .. token, cat, 1)
+            rescore(token, i, new[token])
+          else
+            queue_posting(token, i, new[token], cat)
           end
-          rescore(token, i, new[token])
-        else
-          queue_posting(token, i, new[token], cat)
         end
       end
-      redis.call('ZADD', p .. 'all', created, i)
-      redis.call('ZADD', p .. 'c:' .. cat, price, i)
-      redis.call('ZADD', p .. 'cn:' .. cat, created, i)
-      redis.call('ZADD', p .. 'sel:' .. seller, created, i)
-      redis.call('HINCRBY', p .. 'cnt', cat, 1)
-      set_stock_flag(i, d, true, cat, '0', st)
-      redis.call('HSET', p .. 'm', i, price .. '|' .. created .. '|' .. st .. '|' .. cat)
+      zadd(p .. 'all', created, i)
+      zadd(p .. 'c:' .. cat, price, i)
+      zadd(p .. 'cn:' .. cat, created, i)
+      zadd(p .. 'sel:' .. seller, created, i)
+      count(cat, 1)
+      stock_flag(i, cat, '0', st)
+      meta[#meta + 1] = i
+      meta[#meta + 1] = price .. '|' .. created .. '|' .. st .. '|' .. cat
       redis.call('HSET', d, 'u', uuid, 'v', version, 'a', 1, 'c', cat, 's', seller, 'p', price, 't', created,
-                 'k', ARGV[base + 8], 'j', ARGV[base + 7], 'st', st)
+                 'k', ARGV[base + 8], 'j', ARGV[base + 7], 'st', st, unpack(writes))
     end
+  elseif #writes > 0 then
+    redis.call('HSET', d, unpack(writes))
   end
+end
+
+for _, key in ipairs(zadd_order) do unpacked('ZADD', key, zadds[key]) end
+if #meta > 0 then unpacked('HSET', p .. 'm', meta) end
+local added, removed = {}, {}
+for i, yes in pairs(in_stock) do if yes then added[#added + 1] = i else removed[#removed + 1] = i end end
+if #added > 0 then unpacked('SADD', p .. 'in', added) end
+if #removed > 0 then unpacked('SREM', p .. 'in', removed) end
+for name, delta in pairs(counts) do
+  if delta ~= 0 then redis.call('HINCRBY', p .. 'cnt', name, delta) end
 end
 
 -- new postings, one set and one head write per token
@@ -272,7 +319,7 @@ for _, token in ipairs(add_order) do
   local before = redis.call('SCARD', t)
   local in_head = redis.call('ZCARD', h)
   unpacked('SADD', t, a.members)
-  for cat, count in pairs(a.cats) do redis.call('HINCRBY', p .. 'f:' .. token, cat, count) end
+  for cat, n in pairs(a.cats) do redis.call('HINCRBY', p .. 'f:' .. token, cat, n) end
   local low = nil
   if not (in_head == before and in_head < head_size) and in_head > 0 then low = head_min(h) end
   local pairs_ = {}
@@ -284,7 +331,7 @@ for _, token in ipairs(add_order) do
   end
   if #pairs_ > 0 then
     unpacked('ZADD', h, pairs_)
-    trim(h)
+    if in_head + #pairs_ / 2 > head_size then trim(h) end
   end
 end
 return changed

@@ -27,7 +27,7 @@ from commerce.search import index
 
 log = logging.getLogger(__name__)
 
-BATCH = 500
+BATCH = 1000
 READ_ATTEMPTS = 4
 LAYOUT = "v2-"  # generations of this index layout; an abandoned build of another layout is dropped
 
