@@ -348,7 +348,7 @@ def inprocess(seconds: float, seed: int) -> None:
         values = latencies.get(kind, [])
         if values:
             print(f"    {kind:9} {len(values):6,}  p50 {percentile(values, 50) * 1e3:6.2f} ms  "
-                  f"p99 {percentile(values, 99) * 1e3:6.2f} ms  capped at SCAN_CAP {capped[kind] / len(values):4.0%}  "
+                  f"p99 {percentile(values, 99) * 1e3:6.2f} ms  total a lower bound {capped[kind] / len(values):4.0%}  "
                   f"no result {empty[kind] / len(values):4.0%}")
 
 

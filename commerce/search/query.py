@@ -8,7 +8,7 @@ candidates in batches where it must.
   ``cn:{category}``, read in chunks until the page is complete (ties on the price are put in
   order); totals from counters.
 - Everything else (several terms, filters with words, a price sort of words): the candidates are
-  the head of the rarest term, at most ``SCAN_CAP`` of them; the other terms and the filters are
+  the head of the rarest term (at most ``index.HEAD``); the other terms and the filters are
   checked a batch at a time (SMISMEMBER, HMGET), and a bounded top-k keeps the page.
   ``totalIsLowerBound`` says when the rarest term had more products than were checked.
 
@@ -28,7 +28,6 @@ from django.core import signing
 from commerce.search import index, text
 from commerce.shared.errors import ValidationFailed
 
-SCAN_CAP = index.HEAD
 STREAM_CAP = 20_000  # at most this many entries read for one ordered page (long runs of equal prices)
 SORTS = ("relevance", "priceAsc", "priceDesc", "newest")
 _CURSOR_SALT = "search.cursor"
@@ -335,7 +334,7 @@ def _run(*, query: str, category: str, seller_id: str, min_price: Decimal | None
         if not generation:
             raise IndexMissing("The search index is being rebuilt.")
         answer = conn.register_script(_SEARCH)(args=[
-            index.prefix(generation), limit, SCAN_CAP, STREAM_CAP, index.SCORE_SHIFT, sort, category, seller_id,
+            index.prefix(generation), limit, index.HEAD, STREAM_CAP, index.SCORE_SHIFT, sort, category, seller_id,
             _cents(min_price), _cents(max_price), "1" if in_stock else "", *position, len(terms), *terms,
         ])
     except redis.RedisError as exc:
