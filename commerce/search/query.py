@@ -28,6 +28,7 @@ from django.core import signing
 from commerce.search import index, text
 from commerce.shared.errors import ValidationFailed
 
+SCAN_WINDOW = 200  # candidates checked when a search cannot be read as a range (at most index.HEAD)
 STREAM_CAP = 20_000  # at most this many entries read for one ordered page (long runs of equal prices)
 SORTS = ("relevance", "priceAsc", "priceDesc", "newest")
 _CURSOR_SALT = "search.cursor"
@@ -127,7 +128,7 @@ end
 local function stream(zkey, desc, low, high, start, accept)
   local from, to = low, high
   if start then if desc then to = start else from = start end end
-  local offset, chunk, read, accepted, boundary = 0, want * 2 + 10, 0, 0, nil
+  local offset, chunk, read, accepted, boundary = 0, want + 10, 0, 0, nil
   while read < stream_cap do
     local got
     if desc then
@@ -234,38 +235,49 @@ if nterms == 0 and cat == '' and seller == '' and sort == 'newest' and not range
   return finish()
 end
 
--- the rest: candidates from one list, checked in batches
-local ids, scores, source_size
+-- the rest: candidates from one list, checked a batch at a time. With words: the first `cap` of
+-- the rarest term's head; every other term, the category and the stock are checked with one
+-- SMISMEMBER or ZMSCORE each over the candidates left
+local ids, scores = {}, nil
+local function keep(flags, want_value)
+  local kept_ids, kept_scores = {}, {}
+  for n = 1, #ids do
+    if (flags[n] == want_value) or (want_value == true and flags[n] and flags[n] ~= 0) then
+      kept_ids[#kept_ids + 1] = ids[n]
+      if scores then kept_scores[#kept_scores + 1] = scores[n] end
+    end
+  end
+  ids = kept_ids
+  if scores then scores = kept_scores end
+end
 if nterms > 0 then
   local got = redis.call('ZREVRANGE', terms[1].h, 0, cap - 1, 'WITHSCORES')
-  ids, scores = {}, {}
+  scores = {}
   for n = 1, #got, 2 do ids[#ids + 1] = got[n]; scores[#scores + 1] = tonumber(got[n + 1]) end
-  source_size = terms[1].size
+  lower = terms[1].size > #ids
+  for t = 2, nterms do
+    if #ids == 0 then break end
+    keep(redis.call('SMISMEMBER', terms[t].t, unpack(ids)), 1)
+  end
+  if cat ~= '' and #ids > 0 then keep(redis.call('ZMSCORE', p .. 'c:' .. cat, unpack(ids)), true) end
+  if instock and #ids > 0 then keep(redis.call('SMISMEMBER', p .. 'in', unpack(ids)), 1) end
 else
   local source
   if seller ~= '' then source = p .. 'sel:' .. seller
   elseif cat ~= '' then source = p .. 'cn:' .. cat
   else source = p .. 'all' end
-  local got = redis.call('ZREVRANGE', source, 0, cap - 1)
-  ids = got
-  source_size = redis.call('ZCARD', source)
+  ids = redis.call('ZREVRANGE', source, 0, cap - 1)
+  lower = redis.call('ZCARD', source) > #ids
 end
-lower = source_size > #ids
 
--- relevance of each candidate: sum over the terms (from the heads; a product beyond a head gets
--- the head's lowest relevance, which it cannot exceed)
+-- relevance of each candidate: the sum over the terms, from their heads (a product beyond a
+-- term's head gets the head's lowest relevance, which it cannot exceed)
 local rel = {}
 for n = 1, #ids do rel[n] = scores and math.floor(scores[n] / shift) or 0 end
 for t = 2, nterms do
-  if #ids == 0 then break end
+  if #ids == 0 or sort ~= 'relevance' then break end
   local term = terms[t]
-  local present = redis.call('SMISMEMBER', term.t, unpack(ids))
-  local kept_ids, kept_rel = {}, {}
-  for n = 1, #ids do
-    if present[n] == 1 then kept_ids[#kept_ids + 1] = ids[n]; kept_rel[#kept_rel + 1] = rel[n] end
-  end
-  ids, rel = kept_ids, kept_rel
-  local s = #ids > 0 and redis.call('ZMSCORE', term.h, unpack(ids)) or {}
+  local s = redis.call('ZMSCORE', term.h, unpack(ids))
   local floor_rel = nil
   for n = 1, #ids do
     if s[n] then
@@ -334,7 +346,7 @@ def _run(*, query: str, category: str, seller_id: str, min_price: Decimal | None
         if not generation:
             raise IndexMissing("The search index is being rebuilt.")
         answer = conn.register_script(_SEARCH)(args=[
-            index.prefix(generation), limit, index.HEAD, STREAM_CAP, index.SCORE_SHIFT, sort, category, seller_id,
+            index.prefix(generation), limit, SCAN_WINDOW, STREAM_CAP, index.SCORE_SHIFT, sort, category, seller_id,
             _cents(min_price), _cents(max_price), "1" if in_stock else "", *position, len(terms), *terms,
         ])
     except redis.RedisError as exc:
