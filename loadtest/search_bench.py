@@ -18,8 +18,10 @@ reindex    EMPTIES the search Redis database, then runs ``commerce.search.rebuil
 memory     used_memory of the Redis server before the rebuild and after it (other databases share
            the server: the delta is the index), and where it goes, per key kind.
 inprocess  the query mix against ``commerce.search.query.search`` in this process, one caller.
-http       locust (``loadtest/search_locustfile.py``) against gunicorn: at ``--rate`` searches/s,
-           then with ``--users`` callers back to back; req/s, p50, p99, failures, per query kind.
+http       ``loadtest/search_load.py`` (asyncio, open model; ``--load-generator locust`` for
+           ``loadtest/search_locustfile.py``) against gunicorn: at ``--rate`` searches/s, then with
+           ``--users`` callers back to back; req/s, p50, p99, failures, per query kind, and the CPU
+           of Redis, gunicorn and the load generator.
 freshness  a Celery worker (-Q eventbus,catalog,search -c 2, with beat) and ``--update-rate``
            product renames/s through ``catalog.services.product_update`` for ``--update-seconds``;
            time from the update's commit until a search for its new name finds it.
@@ -380,13 +382,14 @@ def stop(proc: subprocess.Popen) -> None:
         proc.wait()
 
 
-def start_gunicorn(workers: int) -> tuple[subprocess.Popen, str]:
+def start_gunicorn(workers: int, worker_class: str = "sync", threads: int = 1) -> tuple[subprocess.Popen, str]:
     import urllib.request
 
     port = free_port()
     bin_dir = Path(sys.executable).parent
-    proc = start([str(bin_dir / "gunicorn"), "config.wsgi", "--bind", f"127.0.0.1:{port}", "--worker-class", "sync",
-                  "--workers", str(workers), "--no-control-socket"], "gunicorn.log")
+    proc = start([str(bin_dir / "gunicorn"), "config.wsgi", "--bind", f"127.0.0.1:{port}", "--worker-class",
+                  worker_class, "--workers", str(workers), "--threads", str(threads), "--no-control-socket"],
+                 "gunicorn.log")
     host = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while True:
@@ -429,13 +432,55 @@ def locust(host: str, label: str, users: int, pace: float, seconds: int, seed: i
                   f"failures {int(row['Failure Count'])}")
 
 
+def lean_load(host: str, label: str, rate: float, concurrency: int, seconds: int, seed: int) -> None:
+    """``loadtest/search_load.py`` (asyncio, open model) against ``host``; prints its report and its CPU."""
+    out = OUT / f"load-{label}.json"
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    subprocess.run([sys.executable, str(ROOT / "loadtest" / "search_load.py"), "--host", host, "--rate", str(rate),
+                    "--concurrency", str(concurrency), "--seconds", str(seconds), "--seed", str(seed),
+                    "--json", str(out)], check=True)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+    print(f"    the load generator used {cpu / seconds:.0%} of a core")
+
+
+def _tree_cpu(pid: int) -> float:
+    """CPU seconds of a process and its children (gunicorn's workers), from /proc."""
+    total = 0.0
+    tick = os.sysconf("SC_CLK_TCK")
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(entry.name) == pid or int(fields[1]) == pid:
+            total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
 def http(args) -> None:
-    proc, host = start_gunicorn(args.web_workers)
+    proc, host = start_gunicorn(args.web_workers, args.web_worker_class, args.web_threads)
     try:
-        cpu = _redis_cpu()
-        locust(host, f"paced-{args.rate}", args.paced_users, args.rate / args.paced_users, args.seconds, args.seed)
-        print(f"    Redis CPU during the paced run: {(_redis_cpu() - cpu) / args.seconds:.0%} of one core")
-        locust(host, f"max-{args.users}-users", args.users, 0, args.seconds, args.seed + 1)
+        # every worker imports the search view and opens its Redis connection on its first searches
+        subprocess.run([sys.executable, str(ROOT / "loadtest" / "search_load.py"), "--host", host, "--rate", "0",
+                        "--concurrency", str(2 * args.web_workers), "--seconds", "3"], check=True,
+                       stdout=subprocess.DEVNULL)
+        print(f"http: load average before {os.getloadavg()[0]:.2f}; gunicorn {args.web_workers} "
+              f"{args.web_worker_class} workers; load generator {args.load_generator}")
+        cpu, web = _redis_cpu(), _tree_cpu(proc.pid)
+        if args.load_generator == "asyncio":
+            lean_load(host, f"paced-{args.rate}", args.rate, 0, args.seconds, args.seed)
+        else:
+            locust(host, f"paced-{args.rate}", args.paced_users, args.rate / args.paced_users, args.seconds,
+                   args.seed)
+        print(f"    Redis CPU during the paced run: {(_redis_cpu() - cpu) / args.seconds:.0%} of one core; "
+              f"gunicorn {(_tree_cpu(proc.pid) - web) / args.seconds:.0%}")
+        if args.load_generator == "asyncio":
+            lean_load(host, f"max-{args.users}", 0, args.users, args.seconds, args.seed + 1)
+        else:
+            locust(host, f"max-{args.users}-users", args.users, 0, args.seconds, args.seed + 1)
     finally:
         stop(proc)
 
@@ -588,6 +633,10 @@ def main():
     parser.add_argument("--paced-users", type=int, default=50)
     parser.add_argument("--users", type=int, default=16, help="callers of the back-to-back locust run")
     parser.add_argument("--web-workers", type=int, default=4)
+    parser.add_argument("--web-worker-class", default="sync", help="gunicorn worker class (the Procfile: sync)")
+    parser.add_argument("--web-threads", type=int, default=1, help="gunicorn --threads (gthread)")
+    parser.add_argument("--load-generator", choices=("asyncio", "locust"), default="asyncio",
+                        help="loadtest/search_load.py (lean, open model) or loadtest/search_locustfile.py")
     parser.add_argument("--update-rate", type=float, default=20)
     parser.add_argument("--update-seconds", type=float, default=30)
     parser.add_argument("--cleanup-cassandra", action="store_true")

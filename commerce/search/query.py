@@ -18,6 +18,7 @@ pages.
 """
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass
 from decimal import Decimal
@@ -28,16 +29,19 @@ from django.core import signing
 from commerce.search import index, text
 from commerce.shared.errors import ValidationFailed
 
-SCAN_WINDOW = 200  # candidates checked when a search cannot be read as a range (at most index.HEAD)
+SCAN_WINDOW = 300  # candidates checked when a search cannot be read as a range (at most index.HEAD)
 STREAM_CAP = 20_000  # at most this many entries read for one ordered page (long runs of equal prices)
 SORTS = ("relevance", "priceAsc", "priceDesc", "newest")
 _CURSOR_SALT = "search.cursor"
 
-# ARGV: prefix, limit, scan cap, stream cap, score shift, sort, category, seller, min cents, max cents,
+# ARGV: the generation key, limit, scan cap, stream cap, score shift, sort, category, seller, min cents, max cents,
 # in stock '1'/'', cursor k1, k2, k3 ('' for none), number of terms, terms...
-# Returns {items joined by ',', total, lower bound 0/1, facets json object, next k1, k2, k3 or ''}.
+# Returns {items joined by ',', total, lower bound 0/1, facets json object, next k1, k2, k3 or ''};
+# nil when there is no live generation.
 _SEARCH = """
-local p = ARGV[1]
+local generation = redis.call('GET', ARGV[1])
+if not generation then return false end
+local p = 's:' .. generation .. ':'
 local limit, cap, stream_cap, shift = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
 local sort, cat, seller = ARGV[6], ARGV[7], ARGV[8]
 local minp, maxp = tonumber(ARGV[9]), tonumber(ARGV[10])
@@ -235,63 +239,59 @@ if nterms == 0 and cat == '' and seller == '' and sort == 'newest' and not range
   return finish()
 end
 
--- the rest: candidates from one list, checked a batch at a time. With words: the first `cap` of
--- the rarest term's head; every other term, the category and the stock are checked with one
--- SMISMEMBER or ZMSCORE each over the candidates left
-local ids, scores = {}, nil
-local function keep(flags, want_value)
+-- the rest: candidates from one list, checked a batch at a time. With words: the rarest term's
+-- head, best first, in chunks; every other term, the category and the stock are checked with one
+-- SMISMEMBER or ZMSCORE per chunk over the candidates left. A relevance search stops once it
+-- has a few pages' worth of matches; other orders check up to `cap` candidates.
+local function keep(ids, scores, flags)  -- scores: a list, true (read later) or nil
   local kept_ids, kept_scores = {}, {}
+  local listed = type(scores) == 'table'
   for n = 1, #ids do
-    if (flags[n] == want_value) or (want_value == true and flags[n] and flags[n] ~= 0) then
+    local f = flags[n]
+    if f and f ~= 0 then
       kept_ids[#kept_ids + 1] = ids[n]
-      if scores then kept_scores[#kept_scores + 1] = scores[n] end
+      if listed then kept_scores[#kept_scores + 1] = scores[n] end
     end
   end
-  ids = kept_ids
-  if scores then scores = kept_scores end
-end
-if nterms > 0 then
-  local got = redis.call('ZREVRANGE', terms[1].h, 0, cap - 1, 'WITHSCORES')
-  scores = {}
-  for n = 1, #got, 2 do ids[#ids + 1] = got[n]; scores[#scores + 1] = tonumber(got[n + 1]) end
-  lower = terms[1].size > #ids
-  for t = 2, nterms do
-    if #ids == 0 then break end
-    keep(redis.call('SMISMEMBER', terms[t].t, unpack(ids)), 1)
-  end
-  if cat ~= '' and #ids > 0 then keep(redis.call('ZMSCORE', p .. 'c:' .. cat, unpack(ids)), true) end
-  if instock and #ids > 0 then keep(redis.call('SMISMEMBER', p .. 'in', unpack(ids)), 1) end
-else
-  local source
-  if seller ~= '' then source = p .. 'sel:' .. seller
-  elseif cat ~= '' then source = p .. 'cn:' .. cat
-  else source = p .. 'all' end
-  ids = redis.call('ZREVRANGE', source, 0, cap - 1)
-  lower = redis.call('ZCARD', source) > #ids
+  if listed then return kept_ids, kept_scores end
+  return kept_ids, scores
 end
 
--- relevance of each candidate: the sum over the terms, from their heads (a product beyond a
--- term's head gets the head's lowest relevance, which it cannot exceed)
-local rel = {}
-for n = 1, #ids do rel[n] = scores and math.floor(scores[n] / shift) or 0 end
-for t = 2, nterms do
-  if #ids == 0 or sort ~= 'relevance' then break end
-  local term = terms[t]
-  local s = redis.call('ZMSCORE', term.h, unpack(ids))
-  local floor_rel = nil
-  for n = 1, #ids do
-    if s[n] then
-      rel[n] = rel[n] + math.floor(tonumber(s[n]) / shift)
-    else
-      if not floor_rel then
-        local low = redis.call('ZRANGE', term.h, 0, 0, 'WITHSCORES')
-        floor_rel = low[2] and math.floor(tonumber(low[2]) / shift) or 0
+local floor_rel = {}
+local function check(ids, scores)
+  for t = 2, nterms do
+    if #ids == 0 then return end
+    ids, scores = keep(ids, scores, redis.call('SMISMEMBER', terms[t].t, unpack(ids)))
+  end
+  if cat ~= '' and #ids > 0 then ids, scores = keep(ids, scores, redis.call('ZMSCORE', p .. 'c:' .. cat, unpack(ids))) end
+  if instock and #ids > 0 then ids, scores = keep(ids, scores, redis.call('SMISMEMBER', p .. 'in', unpack(ids))) end
+  if #ids == 0 then return end
+  if scores == true then
+    scores = {}
+    local s = redis.call('ZMSCORE', terms[1].h, unpack(ids))
+    for n = 1, #ids do scores[n] = tonumber(s[n]) end
+  end
+  -- relevance: the sum over the terms, from their heads (a product beyond a term's head gets the
+  -- head's lowest relevance, which it cannot exceed)
+  local rel = {}
+  for n = 1, #ids do rel[n] = scores and math.floor(scores[n] / shift) or 0 end
+  if sort == 'relevance' then
+    for t = 2, nterms do
+      local term = terms[t]
+      local s = redis.call('ZMSCORE', term.h, unpack(ids))
+      for n = 1, #ids do
+        if s[n] then
+          rel[n] = rel[n] + math.floor(tonumber(s[n]) / shift)
+        else
+          if not floor_rel[t] then
+            local low = redis.call('ZRANGE', term.h, 0, 0, 'WITHSCORES')
+            floor_rel[t] = low[2] and math.floor(tonumber(low[2]) / shift) or 0
+          end
+          rel[n] = rel[n] + floor_rel[t]
+        end
       end
-      rel[n] = rel[n] + floor_rel
     end
   end
-end
-if #ids > 0 then
   local sellers = nil
   if seller ~= '' and nterms > 0 then sellers = redis.call('ZMSCORE', p .. 'sel:' .. seller, unpack(ids)) end
   local ms = meta(ids)
@@ -304,6 +304,27 @@ if #ids > 0 then
       offer(k1, k2, k3, ids[n])
     end
   end
+end
+
+if nterms > 0 then
+  local read, chunk, size = 0, 64, redis.call('ZCARD', terms[1].h)
+  while read < cap and read < size do
+    -- the ids alone: the driver's scores are read for the candidates that pass the checks
+    local ids = redis.call('ZREVRANGE', terms[1].h, read, math.min(read + chunk, cap) - 1)
+    read = read + #ids
+    check(ids, true)
+    if #ids < chunk or (sort == 'relevance' and total >= 2 * want) then break end
+    chunk = chunk * 2
+  end
+  lower = terms[1].size > read
+else
+  local source
+  if seller ~= '' then source = p .. 'sel:' .. seller
+  elseif cat ~= '' then source = p .. 'cn:' .. cat
+  else source = p .. 'all' end
+  local ids = redis.call('ZREVRANGE', source, 0, cap - 1)
+  lower = redis.call('ZCARD', source) > #ids
+  check(ids, nil)
 end
 return finish()
 """
@@ -326,6 +347,11 @@ class SearchResult:
     next_cursor: str | None
 
 
+@functools.lru_cache(maxsize=4)
+def _script(conn: redis.Redis):
+    return conn.register_script(_SEARCH)
+
+
 def _cents(value: Decimal | None) -> str:
     return "" if value is None else str(int(value * 100))
 
@@ -342,15 +368,14 @@ def _run(*, query: str, category: str, seller_id: str, min_price: Decimal | None
     position = _read_cursor(cursor, sort) if cursor else ["", "", ""]
     conn = index.client()
     try:
-        generation = conn.get(index.GENERATION_KEY)
-        if not generation:
-            raise IndexMissing("The search index is being rebuilt.")
-        answer = conn.register_script(_SEARCH)(args=[
-            index.prefix(generation), limit, SCAN_WINDOW, STREAM_CAP, index.SCORE_SHIFT, sort, category, seller_id,
+        answer = _script(conn)(args=[
+            index.GENERATION_KEY, limit, SCAN_WINDOW, STREAM_CAP, index.SCORE_SHIFT, sort, category, seller_id,
             _cents(min_price), _cents(max_price), "1" if in_stock else "", *position, len(terms), *terms,
         ])
     except redis.RedisError as exc:
         raise SearchUnavailable("Search is unavailable right now.") from exc
+    if answer is None:
+        raise IndexMissing("The search index is being rebuilt.")
     next_key = answer[4:7]
     next_cursor = signing.dumps([sort, *map(int, next_key)], salt=_CURSOR_SALT, compress=True) if next_key[0] else None
     return answer, next_cursor
