@@ -133,7 +133,8 @@ async def run(args) -> dict:
 
 def report(result: dict, label: str) -> None:
     print(f"http {label}: {result['per_second']:,.0f} searches/s, p50 {result['p50_ms']:.1f} ms, "
-          f"p90 {result['p90_ms']:.1f} ms, p95 {result['p95_ms']:.1f} ms, p99 {result['p99_ms']:.1f} ms, max {result['max_ms']:.0f} ms; {result['failures']:,} failures of "
+          f"p90 {result['p90_ms']:.1f} ms, p95 {result['p95_ms']:.1f} ms, p99 {result['p99_ms']:.1f} ms, "
+          f"max {result['max_ms']:.0f} ms; {result['failures']:,} failures of "
           f"{result['requests']:,} (target p99 <= 20 ms at >= 500/s)" +
           (f"; errors {result['errors']}" if result["errors"] else ""))
     for kind, row in result["kinds"].items():

@@ -263,7 +263,9 @@ local function check(ids, scores)
     if #ids == 0 then return end
     ids, scores = keep(ids, scores, redis.call('SMISMEMBER', terms[t].t, unpack(ids)))
   end
-  if cat ~= '' and #ids > 0 then ids, scores = keep(ids, scores, redis.call('ZMSCORE', p .. 'c:' .. cat, unpack(ids))) end
+  if cat ~= '' and #ids > 0 then
+    ids, scores = keep(ids, scores, redis.call('ZMSCORE', p .. 'c:' .. cat, unpack(ids)))
+  end
   if instock and #ids > 0 then ids, scores = keep(ids, scores, redis.call('SMISMEMBER', p .. 'in', unpack(ids))) end
   if #ids == 0 then return end
   if scores == true then
