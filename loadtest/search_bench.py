@@ -490,6 +490,14 @@ def http(args) -> None:
 
 def freshness(args, count: int) -> None:
     bin_dir = Path(sys.executable).parent
+    searching = web = None
+    if args.freshness_search_rate:
+        # searches over HTTP meanwhile, so that index writes wait behind them as they would in production
+        web, host = start_gunicorn(args.web_workers, args.web_worker_class, args.web_threads)
+        seconds = int(args.update_seconds + 90)
+        searching = subprocess.Popen([sys.executable, str(ROOT / "loadtest" / "search_load.py"), "--host", host,
+                                      "--rate", str(args.freshness_search_rate), "--seconds", str(seconds),
+                                      "--json", str(OUT / "load-during-freshness.json")], stdout=subprocess.DEVNULL)
     worker = start([str(bin_dir / "celery"), "-A", "config", "worker", "-B", "-s", str(OUT / "beat-schedule"),
                     "-Q", "eventbus,catalog,search", "-c", "2", "-l", "warning", "--without-gossip",
                     "--without-mingle"], "worker.log")
@@ -564,6 +572,11 @@ def freshness(args, count: int) -> None:
     finally:
         done.set()
         stop(worker)
+        if searching:
+            searching.terminate()
+            searching.wait()
+        if web:
+            stop(web)
     missing = len(pending)
     cpu = resource.getrusage(resource.RUSAGE_SELF)
     own_cpu = cpu.ru_utime + cpu.ru_stime - cpu_before
@@ -572,7 +585,8 @@ def freshness(args, count: int) -> None:
           f"max {max(seen, default=float('nan')) * 1e3:.0f} ms; {missing} not searchable 30 s after the last "
           f"(target p99 <= 2,000 ms); product_update itself p50 {percentile(update_times, 50) * 1e3:.1f} ms; "
           f"polled every {POLL_S * 1e3:.0f} ms, the polling process used {own_cpu / (time.monotonic() - started):.0%} "
-          f"of a core")
+          f"of a core" + (f"; {args.freshness_search_rate:g} searches/s over HTTP meanwhile"
+                           if args.freshness_search_rate else "; no search load"))
 
 
 # --- cleanup -----------------------------------------------------------------------------------
@@ -639,6 +653,8 @@ def main():
                         help="loadtest/search_load.py (lean, open model) or loadtest/search_locustfile.py")
     parser.add_argument("--update-rate", type=float, default=20)
     parser.add_argument("--update-seconds", type=float, default=30)
+    parser.add_argument("--freshness-search-rate", type=float, default=0,
+                        help="searches/s over HTTP (loadtest/search_load.py) while freshness is measured")
     parser.add_argument("--cleanup-cassandra", action="store_true")
     parser.add_argument("--cassandra-protocol", type=int,
                         help="native protocol version for this process (4 works around a paging failure of the "

@@ -29,13 +29,18 @@ from django.core import signing
 from commerce.search import index, text
 from commerce.shared.errors import ValidationFailed
 
-SCAN_WINDOW = 300  # candidates checked when a search cannot be read as a range (at most index.HEAD)
+# candidates checked when a search cannot be read as a range: relevance goes through the whole head
+# of the rarest term (index.HEAD) unless it has a few pages of matches sooner; other orders this many
+SCAN_WINDOW = 300
 STREAM_CAP = 20_000  # at most this many entries read for one ordered page (long runs of equal prices)
+# when the head's candidates give less than a page, the whole sets are intersected (exact) if the
+# rarest has at most this many products
+EXACT_LIMIT = 50_000
 SORTS = ("relevance", "priceAsc", "priceDesc", "newest")
 _CURSOR_SALT = "search.cursor"
 
-# ARGV: the generation key, limit, scan cap, stream cap, score shift, sort, category, seller, min cents, max cents,
-# in stock '1'/'', cursor k1, k2, k3 ('' for none), number of terms, terms...
+# ARGV: the generation key, limit, scan cap, stream cap, score shift, exact limit, sort, category,
+# seller, min cents, max cents, in stock '1'/'', cursor k1, k2, k3 ('' for none), number of terms, terms...
 # Returns {items joined by ',', total, lower bound 0/1, facets json object, next k1, k2, k3 or ''};
 # nil when there is no live generation.
 _SEARCH = """
@@ -43,11 +48,12 @@ local generation = redis.call('GET', ARGV[1])
 if not generation then return false end
 local p = 's:' .. generation .. ':'
 local limit, cap, stream_cap, shift = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
-local sort, cat, seller = ARGV[6], ARGV[7], ARGV[8]
-local minp, maxp = tonumber(ARGV[9]), tonumber(ARGV[10])
-local instock = ARGV[11] == '1'
-local c1, c2, c3 = tonumber(ARGV[12]), tonumber(ARGV[13]), tonumber(ARGV[14])
-local nterms = tonumber(ARGV[15])
+local exact_limit = tonumber(ARGV[6])
+local sort, cat, seller = ARGV[7], ARGV[8], ARGV[9]
+local minp, maxp = tonumber(ARGV[10]), tonumber(ARGV[11])
+local instock = ARGV[12] == '1'
+local c1, c2, c3 = tonumber(ARGV[13]), tonumber(ARGV[14]), tonumber(ARGV[15])
+local nterms = tonumber(ARGV[16])
 local want = limit + 1
 local filtered = cat ~= '' or seller ~= '' or minp ~= nil or maxp ~= nil or instock
 
@@ -175,7 +181,7 @@ end
 
 local terms = {}
 for n = 1, nterms do
-  local token = ARGV[15 + n]
+  local token = ARGV[16 + n]
   local size = redis.call('SCARD', p .. 't:' .. token)
   if size == 0 then return finish() end
   terms[n] = {t = p .. 't:' .. token, h = p .. 'h:' .. token, f = p .. 'f:' .. token, size = size}
@@ -243,42 +249,30 @@ end
 -- head, best first, in chunks; every other term, the category and the stock are checked with one
 -- SMISMEMBER or ZMSCORE per chunk over the candidates left. A relevance search stops once it
 -- has a few pages' worth of matches; other orders check up to `cap` candidates.
-local function keep(ids, scores, flags)  -- scores: a list, true (read later) or nil
-  local kept_ids, kept_scores = {}, {}
-  local listed = type(scores) == 'table'
+local function keep(ids, flags)
+  local kept = {}
   for n = 1, #ids do
     local f = flags[n]
-    if f and f ~= 0 then
-      kept_ids[#kept_ids + 1] = ids[n]
-      if listed then kept_scores[#kept_scores + 1] = scores[n] end
-    end
+    if f and f ~= 0 then kept[#kept + 1] = ids[n] end
   end
-  if listed then return kept_ids, kept_scores end
-  return kept_ids, scores
+  return kept
 end
 
 local floor_rel = {}
-local function check(ids, scores)
+local function check(ids)
   for t = 2, nterms do
     if #ids == 0 then return end
-    ids, scores = keep(ids, scores, redis.call('SMISMEMBER', terms[t].t, unpack(ids)))
+    ids = keep(ids, redis.call('SMISMEMBER', terms[t].t, unpack(ids)))
   end
-  if cat ~= '' and #ids > 0 then
-    ids, scores = keep(ids, scores, redis.call('ZMSCORE', p .. 'c:' .. cat, unpack(ids)))
-  end
-  if instock and #ids > 0 then ids, scores = keep(ids, scores, redis.call('SMISMEMBER', p .. 'in', unpack(ids))) end
+  if cat ~= '' and #ids > 0 then ids = keep(ids, redis.call('ZMSCORE', p .. 'c:' .. cat, unpack(ids))) end
+  if instock and #ids > 0 then ids = keep(ids, redis.call('SMISMEMBER', p .. 'in', unpack(ids))) end
   if #ids == 0 then return end
-  if scores == true then
-    scores = {}
-    local s = redis.call('ZMSCORE', terms[1].h, unpack(ids))
-    for n = 1, #ids do scores[n] = tonumber(s[n]) end
-  end
   -- relevance: the sum over the terms, from their heads (a product beyond a term's head gets the
   -- head's lowest relevance, which it cannot exceed)
   local rel = {}
-  for n = 1, #ids do rel[n] = scores and math.floor(scores[n] / shift) or 0 end
+  for n = 1, #ids do rel[n] = 0 end
   if sort == 'relevance' then
-    for t = 2, nterms do
+    for t = 1, nterms do
       local term = terms[t]
       local s = redis.call('ZMSCORE', term.h, unpack(ids))
       for n = 1, #ids do
@@ -311,14 +305,26 @@ end
 if nterms > 0 then
   local read, chunk, size = 0, 64, redis.call('ZCARD', terms[1].h)
   while read < cap and read < size do
-    -- the ids alone: the driver's scores are read for the candidates that pass the checks
     local ids = redis.call('ZREVRANGE', terms[1].h, read, math.min(read + chunk, cap) - 1)
     read = read + #ids
-    check(ids, true)
+    check(ids)
     if #ids < chunk or (sort == 'relevance' and total >= 2 * want) then break end
     chunk = chunk * 2
   end
   lower = terms[1].size > read
+  if lower and total < want and terms[1].size <= exact_limit then
+    -- less than a page among the best of the rarest term: intersect the whole sets instead (in C)
+    local keys = {}
+    for t = 1, nterms do keys[t] = terms[t].t end
+    local ids = redis.call('SINTER', unpack(keys))
+    top, total, facets, lower = {}, 0, {}, false
+    for from = 1, #ids, 1000 do
+      if from > 4000 then lower = true; break end
+      local chunk_ids = {}
+      for n = from, math.min(from + 999, #ids) do chunk_ids[#chunk_ids + 1] = ids[n] end
+      check(chunk_ids)
+    end
+  end
 else
   local source
   if seller ~= '' then source = p .. 'sel:' .. seller
@@ -326,7 +332,7 @@ else
   else source = p .. 'all' end
   local ids = redis.call('ZREVRANGE', source, 0, cap - 1)
   lower = redis.call('ZCARD', source) > #ids
-  check(ids, nil)
+  check(ids)
 end
 return finish()
 """
@@ -371,8 +377,9 @@ def _run(*, query: str, category: str, seller_id: str, min_price: Decimal | None
     conn = index.client()
     try:
         answer = _script(conn)(args=[
-            index.GENERATION_KEY, limit, SCAN_WINDOW, STREAM_CAP, index.SCORE_SHIFT, sort, category, seller_id,
-            _cents(min_price), _cents(max_price), "1" if in_stock else "", *position, len(terms), *terms,
+            index.GENERATION_KEY, limit, index.HEAD if sort == "relevance" else SCAN_WINDOW, STREAM_CAP,
+            index.SCORE_SHIFT, EXACT_LIMIT, sort, category, seller_id, _cents(min_price), _cents(max_price),
+            "1" if in_stock else "", *position, len(terms), *terms,
         ])
     except redis.RedisError as exc:
         raise SearchUnavailable("Search is unavailable right now.") from exc
