@@ -140,3 +140,15 @@ def test_a_batch_writes_many_products_like_one_at_a_time(search_index):
     assert search(query="bluetooth", in_stock=True).total == 29
     assert search(category="mobile", in_stock=True).total == 19
     assert search(seller_id="s-1", sort="priceAsc", limit=1).items[0]["name"] == "무선 이어폰 1"
+
+
+def test_matches_beyond_the_head_are_found_by_intersecting_the_whole_sets(add, small_head):
+    for n in range(2):
+        add(f"Blue lamp {n}")
+    for n in range(5):
+        add(f"Blue cup {n}")
+    for n in range(12):
+        add(f"Lamp {n}")
+    result = search(query="lamp blue")
+    assert names(result) == ["Blue lamp 1", "Blue lamp 0"]
+    assert result.total == 2 and not result.total_is_lower_bound
