@@ -73,7 +73,12 @@ def test_a_product_created_in_the_catalog_is_found_after_the_relay(search_index,
     assert search(query="이어폰", in_stock=True).total == 0  # created with no stock
 
 
-def test_the_lean_path_answers_exactly_like_the_serializer_path(api_client, add):
+def test_the_lean_path_answers_exactly_like_the_serializer_path(api_client, add, monkeypatch):
+    from commerce.search.http import views
+
+    lean_answers = []
+    real = views.lean_search
+    monkeypatch.setattr(views, "lean_search", lambda request: lean_answers.append(real(request)) or lean_answers[-1])
     for n in range(3):
         add(f"Bluetooth Speaker {n}", category="electronics", price=str(12900 + n))
     add("Bluetooth Mouse", category="computers", price="9900", in_stock=False)
@@ -82,6 +87,7 @@ def test_the_lean_path_answers_exactly_like_the_serializer_path(api_client, add)
     # a limit sent as a string is valid for the serializer but not for the lean path
     drf = post(api_client, {**body, "limit": "2"})
     assert lean.status_code == drf.status_code == 200
+    assert [answer is not None for answer in lean_answers] == [True, False]  # the lean path, then the serializer
     assert lean.json() == drf.json()
     second_lean = post(api_client, {**body, "cursor": lean.json()["nextCursor"]})
     second_drf = post(api_client, {**body, "limit": "2", "cursor": drf.json()["nextCursor"]})

@@ -103,8 +103,9 @@ def _unavailable(exc: Exception) -> HttpResponse:
 
 def lean_search(request) -> HttpResponse | None:
     """The answer to a plainly valid search, or None to let the DRF view answer."""
-    if request.content_type != "application/json":
-        return None
+    length = request.META.get("CONTENT_LENGTH") or ""
+    if request.content_type != "application/json" or not (length.isdigit() and 0 < int(length) <= 16384):
+        return None  # another media type, or an empty or large body: the serializer view answers as it always did
     try:
         criteria = _lean_criteria(msgspec.json.decode(request.body))
     except msgspec.DecodeError:
