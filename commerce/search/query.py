@@ -29,13 +29,14 @@ from django.core import signing
 from commerce.search import index, text
 from commerce.shared.errors import ValidationFailed
 
-# candidates checked when a search cannot be read as a range: relevance goes through the whole head
-# of the rarest term (index.HEAD) unless it has a few pages of matches sooner; other orders this many
+# candidates of the rarest term's head checked when a search cannot be read as a range (relevance
+# stops sooner once it has two pages of matches)
 SCAN_WINDOW = 300
 STREAM_CAP = 20_000  # at most this many entries read for one ordered page (long runs of equal prices)
 # when the head's candidates give less than a page, the whole sets are intersected (exact) if the
 # rarest has at most this many products
-EXACT_LIMIT = 50_000
+EXACT_LIMIT = 20_000
+EXACT_CHECKED = 300  # of the intersection, at most this many are ranked (the count stays exact without filters)
 SORTS = ("relevance", "priceAsc", "priceDesc", "newest")
 _CURSOR_SALT = "search.cursor"
 
@@ -48,7 +49,7 @@ local generation = redis.call('GET', ARGV[1])
 if not generation then return false end
 local p = 's:' .. generation .. ':'
 local limit, cap, stream_cap, shift = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
-local exact_limit = tonumber(ARGV[6])
+local exact_limit, exact_checked = tonumber(ARGV[6]), {EXACT_CHECKED}
 local sort, cat, seller = ARGV[7], ARGV[8], ARGV[9]
 local minp, maxp = tonumber(ARGV[10]), tonumber(ARGV[11])
 local instock = ARGV[12] == '1'
@@ -259,8 +260,8 @@ local function keep(ids, flags)
 end
 
 local floor_rel = {}
-local function check(ids)
-  for t = 2, nterms do
+local function check(ids, matched)  -- matched: the terms are known to match
+  for t = matched and nterms + 1 or 2, nterms do
     if #ids == 0 then return end
     ids = keep(ids, redis.call('SMISMEMBER', terms[t].t, unpack(ids)))
   end
@@ -317,13 +318,12 @@ if nterms > 0 then
     local keys = {}
     for t = 1, nterms do keys[t] = terms[t].t end
     local ids = redis.call('SINTER', unpack(keys))
-    top, total, facets, lower = {}, 0, {}, false
-    for from = 1, #ids, 1000 do
-      if from > 4000 then lower = true; break end
-      local chunk_ids = {}
-      for n = from, math.min(from + 999, #ids) do chunk_ids[#chunk_ids + 1] = ids[n] end
-      check(chunk_ids)
-    end
+    top, total, facets = {}, 0, {}
+    local checked = {}
+    for n = 1, math.min(#ids, exact_checked) do checked[n] = ids[n] end
+    check(checked, true)
+    lower = #ids > exact_checked
+    if lower and not filtered then total = #ids end
   end
 else
   local source
@@ -335,7 +335,7 @@ else
   check(ids)
 end
 return finish()
-"""
+""".replace("{EXACT_CHECKED}", str(EXACT_CHECKED))
 
 
 class SearchUnavailable(RuntimeError):
@@ -377,7 +377,7 @@ def _run(*, query: str, category: str, seller_id: str, min_price: Decimal | None
     conn = index.client()
     try:
         answer = _script(conn)(args=[
-            index.GENERATION_KEY, limit, index.HEAD if sort == "relevance" else SCAN_WINDOW, STREAM_CAP,
+            index.GENERATION_KEY, limit, SCAN_WINDOW, STREAM_CAP,
             index.SCORE_SHIFT, EXACT_LIMIT, sort, category, seller_id, _cents(min_price), _cents(max_price),
             "1" if in_stock else "", *position, len(terms), *terms,
         ])
