@@ -313,7 +313,7 @@ if nterms > 0 then
     chunk = chunk * 2
   end
   lower = terms[1].size > read
-  if lower and total < want and terms[1].size <= exact_limit then
+  if lower and total < want and nterms > 1 and terms[1].size <= exact_limit then
     -- less than a page among the best of the rarest term: intersect the whole sets instead (in C)
     local keys = {}
     for t = 1, nterms do keys[t] = terms[t].t end
