@@ -48,7 +48,6 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -118,11 +117,11 @@ def weights(doc: Document) -> dict[str, int]:
 # ARGV: prefix, HEAD, SCORE_SHIFT, then per product PRODUCT_FIELDS values: uuid, version, seller,
 # category, price cents, created ms, active 1/0, summary json, tokens (space-separated), their
 # relevances (space-separated), stock version ('' if unknown), in stock 1/0.
-# Returns how many products changed.
+# A batch holds each product at most once. Returns how many products changed.
 PRODUCT_FIELDS = 12
 _INDEX_PRODUCTS = """
 local p, head_size, shift = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
-local F = 12
+local F = 12  -- PRODUCT_FIELDS
 local changed = 0
 -- writes gathered over the batch and done once per key at the end
 local adds, add_order = {}, {}          -- token -> {members, scores, cats}
@@ -403,6 +402,3 @@ def set_in_stock(product_id: str, in_stock: bool, stock_version: int, *, generat
     for generation in generations if generations is not None else live_generations(conn):
         script(args=[prefix(generation), product_id, stock_version, 1 if in_stock else 0])
 
-
-def stock_args(items: Iterable[tuple[str, int, bool]]) -> list:
-    return [value for product_id, version, in_stock in items for value in (product_id, version, 1 if in_stock else 0)]
