@@ -18,8 +18,10 @@ reindex    EMPTIES the search Redis database, then runs ``commerce.search.rebuil
 memory     used_memory of the Redis server before the rebuild and after it (other databases share
            the server: the delta is the index), and where it goes, per key kind.
 inprocess  the query mix against ``commerce.search.query.search`` in this process, one caller.
-http       locust (``loadtest/search_locustfile.py``) against gunicorn: at ``--rate`` searches/s,
-           then with ``--users`` callers back to back; req/s, p50, p99, failures, per query kind.
+http       ``loadtest/search_load.py`` (asyncio, open model; ``--load-generator locust`` for
+           ``loadtest/search_locustfile.py``) against gunicorn: at ``--rate`` searches/s, then with
+           ``--users`` callers back to back; req/s, p50, p99, failures, per query kind, and the CPU
+           of Redis, gunicorn and the load generator.
 freshness  a Celery worker (-Q eventbus,catalog,search -c 2, with beat) and ``--update-rate``
            product renames/s through ``catalog.services.product_update`` for ``--update-seconds``;
            time from the update's commit until a search for its new name finds it.
@@ -261,62 +263,43 @@ def memory(before: int, generation: str, count: int) -> None:
     print(f"memory: Redis used_memory {before / GIB:.2f} GiB before, {after / GIB:.2f} GiB after: index "
           f"{delta / GIB:.2f} GiB = {delta / count:,.0f} bytes/product (target <= 2 GiB for 1M)")
     p = index.prefix(generation)
-    token_keys, other = [], defaultdict(list)
+    by_kind: dict[str, list[str]] = defaultdict(list)
     for key in tqdm(conn.scan_iter(match=p + "*", count=5000), desc="memory: scanning keys", unit="key",
                     mininterval=0.5):
         rest = key[len(p):]
-        kind = rest.split(":", 1)[0] if ":" in rest else rest
-        if kind == "t":
-            token_keys.append(key)
-        elif kind != "d":
-            other[kind].append(key)
-    # token lists: exact count and encoding of each, memory sampled per encoding
-    cards, encodings = [], []
-    for start in tqdm(range(0, len(token_keys), 2000), desc="memory: token lists", unit="x2000"):
-        chunk = token_keys[start:start + 2000]
-        pipe = conn.pipeline(transaction=False)
-        for key in chunk:
-            pipe.zcard(key)
-            pipe.object("encoding", key)
-        answers = pipe.execute()
-        cards += answers[0::2]
-        encodings += answers[1::2]
+        by_kind[rest.split(":", 1)[0] if ":" in rest else rest].append(key)
     rng = random.Random(1)
-    by_encoding: dict[str, list[int]] = defaultdict(list)
-    for position, enc in enumerate(encodings):
-        by_encoding[enc].append(position)
-    rows = []
-    token_bytes = 0
-    for enc, positions in sorted(by_encoding.items()):
-        sample = rng.sample(positions, min(len(positions), 400))
-        pipe = conn.pipeline(transaction=False)
-        for position in sample:
-            pipe.memory_usage(token_keys[position], samples=0 if cards[position] < 5000 else 50)
-        used = pipe.execute()
-        entries = sum(cards[q] for q in positions)
-        per_entry = sum(used) / max(1, sum(cards[q] for q in sample))
-        token_bytes += per_entry * entries
-        rows.append(f"{len(positions):,} {enc} lists holding {entries:,} postings (~{per_entry:.0f} B/posting, "
-                    f"~{per_entry * entries / GIB:.2f} GiB)")
-    postings = sum(cards)
-    sample_ids = rng.sample(range(1, count + 1), min(count, 1000))
-    pipe = conn.pipeline(transaction=False)
-    for i in sample_ids:
-        pipe.memory_usage(f"{p}d:{i}", samples=0)
-    doc_sizes = [size for size in pipe.execute() if size]
-    doc_bytes = statistics.mean(doc_sizes) * count if doc_sizes else 0
-    print(f"memory: token lists {len(token_keys):,} keys, {postings:,} postings = {postings / count:.1f} per "
-          f"product, ~{token_bytes / GIB:.2f} GiB: " + "; ".join(rows))
-    print(f"memory: product hashes d:{{i}} ~{statistics.mean(doc_sizes):.0f} B each, ~{doc_bytes / GIB:.2f} GiB")
+    sizes = {"t": "SCARD", "h": "ZCARD", "f": "HLEN", "d": "HLEN"}
     parts = []
-    for kind, keys in sorted(other.items()):
+    for kind, keys in sorted(by_kind.items(), key=lambda kv: -len(kv[1])):
+        # exact entry counts, memory sampled (every key when there are few)
+        entries = 0
+        if kind in sizes:
+            for start in range(0, len(keys), 5000):
+                pipe = conn.pipeline(transaction=False)
+                for key in keys[start:start + 5000]:
+                    pipe.execute_command(sizes[kind], key)
+                entries += sum(pipe.execute())
+        sample = keys if len(keys) <= 2000 else rng.sample(keys, 2000)
         pipe = conn.pipeline(transaction=False)
-        for key in keys:
-            pipe.memory_usage(key, samples=50)
-        size = sum(s or 0 for s in pipe.execute())
-        parts.append(f"{kind} ({len(keys):,} key{'s' if len(keys) > 1 else ''}) {size / GIB:.3f} GiB")
-    print("memory: other keys: " + ", ".join(parts))
-    top = sorted(zip(cards, token_keys, strict=True), reverse=True)[:8]
+        for key in sample:
+            pipe.memory_usage(key, samples=0 if len(keys) > 100 else 1000)
+        used = [u or 0 for u in pipe.execute()]
+        size = sum(used) * len(keys) / len(sample)
+        pipe = conn.pipeline(transaction=False)
+        for key in sample[:200]:
+            pipe.object("encoding", key)
+        encodings = sorted({e for e in pipe.execute() if e})
+        per_product = size / count
+        parts.append(f"{kind} {len(keys):,} keys{f', {entries:,} entries' if entries else ''} "
+                     f"({'/'.join(encodings)}) ~{size / GIB:.3f} GiB = {per_product:,.0f} B/product")
+    print("memory by key kind:\n    " + "\n    ".join(parts))
+    tokens = by_kind.get("t", [])
+    pipe = conn.pipeline(transaction=False)
+    for key in tokens:
+        pipe.scard(key)
+    cards = pipe.execute() if tokens else []
+    top = sorted(zip(cards, tokens, strict=True), reverse=True)[:8]
     print("memory: longest token lists: " + ", ".join(f"{k[len(p) + 2:]} {c:,}" for c, k in top))
 
 
@@ -367,7 +350,7 @@ def inprocess(seconds: float, seed: int) -> None:
         values = latencies.get(kind, [])
         if values:
             print(f"    {kind:9} {len(values):6,}  p50 {percentile(values, 50) * 1e3:6.2f} ms  "
-                  f"p99 {percentile(values, 99) * 1e3:6.2f} ms  capped at SCAN_CAP {capped[kind] / len(values):4.0%}  "
+                  f"p99 {percentile(values, 99) * 1e3:6.2f} ms  total a lower bound {capped[kind] / len(values):4.0%}  "
                   f"no result {empty[kind] / len(values):4.0%}")
 
 
@@ -399,13 +382,14 @@ def stop(proc: subprocess.Popen) -> None:
         proc.wait()
 
 
-def start_gunicorn(workers: int) -> tuple[subprocess.Popen, str]:
+def start_gunicorn(workers: int, worker_class: str = "sync", threads: int = 1) -> tuple[subprocess.Popen, str]:
     import urllib.request
 
     port = free_port()
     bin_dir = Path(sys.executable).parent
-    proc = start([str(bin_dir / "gunicorn"), "config.wsgi", "--bind", f"127.0.0.1:{port}", "--worker-class", "sync",
-                  "--workers", str(workers), "--no-control-socket"], "gunicorn.log")
+    proc = start([str(bin_dir / "gunicorn"), "config.wsgi", "--bind", f"127.0.0.1:{port}", "--worker-class",
+                  worker_class, "--workers", str(workers), "--threads", str(threads), "--no-control-socket"],
+                 "gunicorn.log")
     host = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while True:
@@ -448,13 +432,55 @@ def locust(host: str, label: str, users: int, pace: float, seconds: int, seed: i
                   f"failures {int(row['Failure Count'])}")
 
 
+def lean_load(host: str, label: str, rate: float, concurrency: int, seconds: int, seed: int) -> None:
+    """``loadtest/search_load.py`` (asyncio, open model) against ``host``; prints its report and its CPU."""
+    out = OUT / f"load-{label}.json"
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    subprocess.run([sys.executable, str(ROOT / "loadtest" / "search_load.py"), "--host", host, "--rate", str(rate),
+                    "--concurrency", str(concurrency), "--seconds", str(seconds), "--seed", str(seed),
+                    "--json", str(out)], check=True)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+    print(f"    the load generator used {cpu / seconds:.0%} of a core")
+
+
+def _tree_cpu(pid: int) -> float:
+    """CPU seconds of a process and its children (gunicorn's workers), from /proc."""
+    total = 0.0
+    tick = os.sysconf("SC_CLK_TCK")
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(entry.name) == pid or int(fields[1]) == pid:
+            total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
 def http(args) -> None:
-    proc, host = start_gunicorn(args.web_workers)
+    proc, host = start_gunicorn(args.web_workers, args.web_worker_class, args.web_threads)
     try:
-        cpu = _redis_cpu()
-        locust(host, f"paced-{args.rate}", args.paced_users, args.rate / args.paced_users, args.seconds, args.seed)
-        print(f"    Redis CPU during the paced run: {(_redis_cpu() - cpu) / args.seconds:.0%} of one core")
-        locust(host, f"max-{args.users}-users", args.users, 0, args.seconds, args.seed + 1)
+        # every worker imports the search view and opens its Redis connection on its first searches
+        subprocess.run([sys.executable, str(ROOT / "loadtest" / "search_load.py"), "--host", host, "--rate", "0",
+                        "--concurrency", str(2 * args.web_workers), "--seconds", "3"], check=True,
+                       stdout=subprocess.DEVNULL)
+        print(f"http: load average before {os.getloadavg()[0]:.2f}; gunicorn {args.web_workers} "
+              f"{args.web_worker_class} workers; load generator {args.load_generator}")
+        cpu, web = _redis_cpu(), _tree_cpu(proc.pid)
+        if args.load_generator == "asyncio":
+            lean_load(host, f"paced-{args.rate}", args.rate, 0, args.seconds, args.seed)
+        else:
+            locust(host, f"paced-{args.rate}", args.paced_users, args.rate / args.paced_users, args.seconds,
+                   args.seed)
+        print(f"    Redis CPU during the paced run: {(_redis_cpu() - cpu) / args.seconds:.0%} of one core; "
+              f"gunicorn {(_tree_cpu(proc.pid) - web) / args.seconds:.0%}")
+        if args.load_generator == "asyncio":
+            lean_load(host, f"max-{args.users}", 0, args.users, args.seconds, args.seed + 1)
+        else:
+            locust(host, f"max-{args.users}-users", args.users, 0, args.seconds, args.seed + 1)
     finally:
         stop(proc)
 
@@ -464,6 +490,14 @@ def http(args) -> None:
 
 def freshness(args, count: int) -> None:
     bin_dir = Path(sys.executable).parent
+    searching = web = None
+    if args.freshness_search_rate:
+        # searches over HTTP meanwhile, so that index writes wait behind them as they would in production
+        web, host = start_gunicorn(args.web_workers, args.web_worker_class, args.web_threads)
+        seconds = int(args.update_seconds + 90)
+        searching = subprocess.Popen([sys.executable, str(ROOT / "loadtest" / "search_load.py"), "--host", host,
+                                      "--rate", str(args.freshness_search_rate), "--seconds", str(seconds),
+                                      "--json", str(OUT / "load-during-freshness.json")], stdout=subprocess.DEVNULL)
     worker = start([str(bin_dir / "celery"), "-A", "config", "worker", "-B", "-s", str(OUT / "beat-schedule"),
                     "-Q", "eventbus,catalog,search", "-c", "2", "-l", "warning", "--without-gossip",
                     "--without-mingle"], "worker.log")
@@ -538,6 +572,11 @@ def freshness(args, count: int) -> None:
     finally:
         done.set()
         stop(worker)
+        if searching:
+            searching.terminate()
+            searching.wait()
+        if web:
+            stop(web)
     missing = len(pending)
     cpu = resource.getrusage(resource.RUSAGE_SELF)
     own_cpu = cpu.ru_utime + cpu.ru_stime - cpu_before
@@ -546,7 +585,8 @@ def freshness(args, count: int) -> None:
           f"max {max(seen, default=float('nan')) * 1e3:.0f} ms; {missing} not searchable 30 s after the last "
           f"(target p99 <= 2,000 ms); product_update itself p50 {percentile(update_times, 50) * 1e3:.1f} ms; "
           f"polled every {POLL_S * 1e3:.0f} ms, the polling process used {own_cpu / (time.monotonic() - started):.0%} "
-          f"of a core")
+          f"of a core" + (f"; {args.freshness_search_rate:g} searches/s over HTTP meanwhile"
+                           if args.freshness_search_rate else "; no search load"))
 
 
 # --- cleanup -----------------------------------------------------------------------------------
@@ -607,8 +647,14 @@ def main():
     parser.add_argument("--paced-users", type=int, default=50)
     parser.add_argument("--users", type=int, default=16, help="callers of the back-to-back locust run")
     parser.add_argument("--web-workers", type=int, default=4)
+    parser.add_argument("--web-worker-class", default="sync", help="gunicorn worker class (the Procfile: sync)")
+    parser.add_argument("--web-threads", type=int, default=1, help="gunicorn --threads (gthread)")
+    parser.add_argument("--load-generator", choices=("asyncio", "locust"), default="asyncio",
+                        help="loadtest/search_load.py (lean, open model) or loadtest/search_locustfile.py")
     parser.add_argument("--update-rate", type=float, default=20)
     parser.add_argument("--update-seconds", type=float, default=30)
+    parser.add_argument("--freshness-search-rate", type=float, default=0,
+                        help="searches/s over HTTP (loadtest/search_load.py) while freshness is measured")
     parser.add_argument("--cleanup-cassandra", action="store_true")
     parser.add_argument("--cassandra-protocol", type=int,
                         help="native protocol version for this process (4 works around a paging failure of the "

@@ -97,13 +97,17 @@ pg_stop() {
 }
 
 redis_start() {
+  # search (commerce/search/index.py): its postings are sets of small integers, kept as compact
+  # intsets (4 bytes a member) up to 4M members instead of hashtables (~50 bytes); its product
+  # hashes hold a token list and a summary longer than 64 bytes, kept as listpacks up to 1 KB.
   mkdir -p "$REDIS_DIR"
   if redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1; then
     echo "redis: already running on 127.0.0.1:$REDIS_PORT"
   else
     redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --dir "$REDIS_DIR" \
       --daemonize yes --pidfile "$DATA/redis.pid" --logfile "$DATA/redis.log" \
-      --save "60 1000" --appendonly no --maxclients 4000 >/dev/null
+      --save "60 1000" --appendonly no --maxclients 4000 \
+      --set-max-intset-entries 4000000 --hash-max-listpack-value 1024 >/dev/null
     echo "redis: started on 127.0.0.1:$REDIS_PORT"
   fi
   wait_for redis 20 redis-cli -p "$REDIS_PORT" ping

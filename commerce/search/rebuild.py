@@ -3,65 +3,163 @@
 While a rebuild runs, ``search:building`` names its generation and the event handlers write to it
 as well as to the live one, so nothing that happens during the rebuild is missed; the versions
 make the order of the two kinds of writes irrelevant.
+
+Products go to Redis in batches, one script call per batch with its postings grouped by token,
+from a second thread while this one reads and tokenises the next batch. A rebuild that stops
+half-way (an error of the catalog's store, a killed process) leaves its generation named by
+``search:building``; the next rebuild continues it, skipping what is already indexed at the
+catalog's version. A read error of the store is retried the same way, a few times, before the
+rebuild gives up. Redis does not take RDB snapshots while a rebuild writes (each would fork and
+copy the whole growing index); they are turned back on at the end.
 """
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from uuid import UUID
+
+import redis
 
 from commerce.catalog import api as catalog
 from commerce.search import index
 
-BATCH = 500
+log = logging.getLogger(__name__)
+
+BATCH = 1000
+READ_ATTEMPTS = 4
+LAYOUT = "v2-"  # generations of this index layout; an abandoned build of another layout is dropped
 
 
 def documents(records: Iterable) -> Iterable[index.Document]:
     for record in records:
-        yield index.Document(
-            product_id=str(record.product_id), seller_id=str(record.seller_id), name=record.name,
-            description=record.description, price=record.price, currency=record.currency, category=record.category,
-            active=record.active, version=record.version, created_ms=int(record.created_at.timestamp() * 1000),
-            attributes=record.attributes,
-        )
+        yield document(record)
 
 
-def rebuild(*, progress: Callable[[int], None] = lambda n: None) -> tuple[str, int]:
-    """Build a new generation from every product, make it live, drop the old one.
-    Returns (generation, products indexed)."""
+def document(record) -> index.Document:
+    return index.Document(
+        product_id=str(record.product_id), seller_id=str(record.seller_id), name=record.name,
+        description=record.description, price=record.price, currency=record.currency, category=record.category,
+        active=record.active, version=record.version, created_ms=int(record.created_at.timestamp() * 1000),
+        attributes=record.attributes,
+    )
+
+
+_VERSIONS = """
+local p = ARGV[1]
+local out = {}
+for n = 2, #ARGV do
+  local i = redis.call('HGET', p .. 'n', ARGV[n])
+  out[#out + 1] = i and (redis.call('HGET', p .. 'd:' .. i, 'v') or '') or ''
+end
+return out
+"""
+
+
+def _new_generation() -> str:
+    digits, n, out = "0123456789abcdefghijklmnopqrstuvwxyz", time.time_ns(), ""
+    while n:
+        n, r = divmod(n, 36)
+        out = digits[r] + out
+    return LAYOUT + out
+
+
+def rebuild(*, progress: Callable[[int], None] = lambda n: None, resume: bool = True) -> tuple[str, int]:
+    """Build a new generation from every product (or continue an abandoned one), make it live,
+    drop the old one. Returns (generation, products indexed)."""
     conn = index.client()
     abandoned = conn.get(index.BUILDING_KEY)
-    if abandoned:  # a rebuild that died half-way: its keys would only take memory
-        drop_generation(abandoned, conn)
-    generation = str(time.time_ns())
+    if abandoned and (not resume or not abandoned.startswith(LAYOUT)):
+        drop_generation(abandoned, conn)  # its keys would only take memory
+        abandoned = None
+    generation = abandoned or _new_generation()
     conn.set(index.BUILDING_KEY, generation)
-    count = 0
-    batch: list[index.Document] = []
-
-    def flush():
-        nonlocal count
-        for doc in batch:
-            index.index_product(doc, generations=[generation], conn=conn)
-        stock = catalog.stock_availability([UUID(doc.product_id) for doc in batch])
-        for product_id, availability in stock.items():
-            index.set_in_stock(str(product_id), availability.in_stock, availability.version,
-                               generations=[generation], conn=conn)
-        count += len(batch)
-        progress(len(batch))
-        batch.clear()
-
-    for doc in documents(catalog.products_iter_all(batch_size=1000)):
-        batch.append(doc)
-        if len(batch) >= BATCH:
-            flush()
-    flush()
+    snapshots = _pause_snapshots(conn)
+    try:
+        count = _fill(conn, generation, progress, skip_indexed=bool(abandoned))
+    finally:
+        _resume_snapshots(conn, snapshots)
     old = conn.get(index.GENERATION_KEY)
     conn.set(index.GENERATION_KEY, generation)
     conn.delete(index.BUILDING_KEY)
     if old and old != generation:
         drop_generation(old, conn)
     return generation, count
+
+
+def _fill(conn: redis.Redis, generation: str, progress: Callable[[int], None], *, skip_indexed: bool) -> int:
+    """Index every product of the catalog into ``generation``; returns how many were read."""
+    versions = conn.register_script(_VERSIONS)
+    p = index.prefix(generation)
+    count = 0
+    attempt = 0
+    with ThreadPoolExecutor(1, thread_name_prefix="search-rebuild") as writer:
+        pending: Future | None = None
+
+        def send(batch: list) -> None:
+            nonlocal pending
+            ids = [record.product_id for record in batch]
+            if skip_indexed:
+                known = versions(args=[p, *map(str, ids)])
+                batch = [r for r, v in zip(batch, known, strict=True) if not v or int(v) < r.version]
+            stock = catalog.stock_availability([record.product_id for record in batch])
+            args = []
+            for record in batch:
+                level = stock.get(record.product_id)
+                args += index.product_args(document(record), None if level is None else (level.version, level.in_stock))
+            if pending is not None:
+                pending.result()
+            pending = writer.submit(index.index_products_args, conn, generation, args) if args else None
+
+        while True:
+            seen = 0
+            batch: list = []
+            try:
+                for record in catalog.products_iter_all(batch_size=1000):
+                    batch.append(record)
+                    if len(batch) >= BATCH:
+                        send(batch)
+                        seen += len(batch)
+                        if seen > count:
+                            progress(seen - count)
+                            count = seen
+                        batch = []
+                send(batch)
+                seen += len(batch)
+                if seen > count:
+                    progress(seen - count)
+                    count = seen
+                break
+            except redis.RedisError:
+                raise
+            except Exception:
+                attempt += 1
+                if attempt >= READ_ATTEMPTS:
+                    raise
+                log.warning("search rebuild: reading the catalog failed after %d products; reading it again "
+                            "(attempt %d of %d), skipping what is indexed", seen, attempt + 1, READ_ATTEMPTS,
+                            exc_info=True)
+                skip_indexed = True
+        if pending is not None:
+            pending.result()
+    return count
+
+
+def _pause_snapshots(conn: redis.Redis) -> str | None:
+    """Turn RDB snapshots off for the rebuild; returns the setting to restore (None: left alone)."""
+    try:
+        save = conn.config_get("save").get("save")
+        if save:
+            conn.config_set("save", "")
+        return save or None
+    except redis.ResponseError:  # CONFIG renamed or refused (a managed Redis): leave it
+        return None
+
+
+def _resume_snapshots(conn: redis.Redis, save: str | None) -> None:
+    if save:
+        conn.config_set("save", save)
 
 
 def drop_generation(generation: str, conn) -> None:

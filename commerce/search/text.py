@@ -58,6 +58,7 @@ What does not match although a user might expect it:
 """
 from __future__ import annotations
 
+import functools
 import unicodedata
 from itertools import groupby
 
@@ -138,19 +139,23 @@ def _run_tokens(run: str, *, prefixes: bool) -> list[str]:
     return tokens
 
 
+@functools.lru_cache(maxsize=100_000)
+def _word_tokens(word: str, prefixes: bool) -> tuple[str, ...]:
+    """The tokens of one normalised word, in order (words repeat a lot: a rebuild asks for each often)."""
+    return tuple(token for run in script_runs(word) for token in _run_tokens(run, prefixes=prefixes))
+
+
 def index_tokens(text: str, *, prefixes: bool) -> dict[str, int]:
     """The tokens to store for one field, each with the index of the first word it came from."""
     tokens: dict[str, int] = {}
     previous_hangul_tail = ""
     for position, word in enumerate(words(text)):
-        runs = script_runs(word)
         if prefixes:
             if previous_hangul_tail and is_hangul_syllable(word[0]):
                 tokens.setdefault(previous_hangul_tail + word[0], position - 1)
             previous_hangul_tail = word[-1] if is_hangul_syllable(word[-1]) else ""
-        for run in runs:
-            for token in _run_tokens(run, prefixes=prefixes):
-                tokens.setdefault(token, position)
+        for token in _word_tokens(word, prefixes):
+            tokens.setdefault(token, position)
     return tokens
 
 

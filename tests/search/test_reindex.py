@@ -83,3 +83,74 @@ def test_a_lost_index_answers_503_and_asks_for_one_rebuild(api_client, search_in
     assert api_client.post("/catalog/search", {"query": "lamp"}, format="json").status_code == 503
     assert search_index.get(tasks.REBUILD_LOCK) == "1"  # a rebuild was requested...
     assert tasks.request_rebuild() is False  # ...and only one
+
+
+def _failing_after(count, times):
+    """products_iter_all that breaks after ``count`` products on its first ``times`` calls."""
+    from commerce.catalog import api as catalog
+
+    real = catalog.products_iter_all
+    calls = []
+
+    def iterate(**kwargs):
+        calls.append(1)
+        for n, record in enumerate(real(**kwargs)):
+            if n == count and len(calls) <= times:
+                raise ConnectionError("the store dropped the connection")
+            yield record
+
+    return iterate
+
+
+def _lamps(seller, count):
+    return [services.product_create(seller_id=seller.id, name=f"Lamp {n}", description="", price="1",
+                                    currency="KRW", category="home", attributes={}, stock=1) for n in range(count)]
+
+
+def test_a_read_error_of_the_store_is_retried_without_losing_the_rebuild(search_index, seller, monkeypatch):
+    from commerce.search import rebuild
+
+    _lamps(seller, 5)
+    monkeypatch.setattr(rebuild, "BATCH", 2)
+    monkeypatch.setattr(rebuild.catalog, "products_iter_all", _failing_after(3, times=1))
+    generation, count = rebuild.rebuild()
+    assert count == 5
+    assert search(query="lamp").total == 5
+    call_command("reindex", "--verify")
+
+
+def test_a_rebuild_that_gave_up_is_continued_by_the_next_one(search_index, seller, monkeypatch):
+    from commerce.search import rebuild
+
+    _lamps(seller, 5)
+    monkeypatch.setattr(rebuild, "BATCH", 2)
+    monkeypatch.setattr(rebuild.catalog, "products_iter_all", _failing_after(4, times=99))
+    with pytest.raises(ConnectionError):
+        rebuild.rebuild()
+    abandoned = search_index.get(index.BUILDING_KEY)
+    assert abandoned and search_index.get(index.GENERATION_KEY) == "t1"  # the live index was left alone
+    indexed = search_index.hlen(index.prefix(abandoned) + "m")
+    assert indexed == 4
+    monkeypatch.undo()
+    call_command("reindex")
+    assert search_index.get(index.GENERATION_KEY) == abandoned  # continued, not started over
+    assert search(query="lamp").total == 5
+    call_command("reindex", "--verify")
+
+
+def test_snapshots_are_paused_during_a_rebuild_and_restored(search_index, seller, monkeypatch):
+    from commerce.search import rebuild
+
+    _lamps(seller, 1)
+    before = search_index.config_get("save")["save"]
+    seen = []
+    real = rebuild._fill
+
+    def fill(*args, **kwargs):
+        seen.append(search_index.config_get("save")["save"])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(rebuild, "_fill", fill)
+    rebuild.rebuild()
+    assert seen == [""]
+    assert search_index.config_get("save")["save"] == before

@@ -71,3 +71,36 @@ def test_a_product_created_in_the_catalog_is_found_after_the_relay(search_index,
     result = search(query="이어폰")
     assert [item["productId"] for item in result.items] == [str(product.product_id)]
     assert search(query="이어폰", in_stock=True).total == 0  # created with no stock
+
+
+def test_the_lean_path_answers_exactly_like_the_serializer_path(api_client, add, monkeypatch):
+    from commerce.search.http import views
+
+    lean_answers = []
+    real = views.lean_search
+    monkeypatch.setattr(views, "lean_search", lambda request: lean_answers.append(real(request)) or lean_answers[-1])
+    for n in range(3):
+        add(f"Bluetooth Speaker {n}", category="electronics", price=str(12900 + n))
+    add("Bluetooth Mouse", category="computers", price="9900", in_stock=False)
+    body = {"query": "bluetooth", "sort": "priceAsc", "limit": 2, "filters": {"minPrice": "100"}}
+    lean = post(api_client, body)
+    # a limit sent as a string is valid for the serializer but not for the lean path
+    drf = post(api_client, {**body, "limit": "2"})
+    assert lean.status_code == drf.status_code == 200
+    assert [answer is not None for answer in lean_answers] == [True, False]  # the lean path, then the serializer
+    assert lean.json() == drf.json()
+    second_lean = post(api_client, {**body, "cursor": lean.json()["nextCursor"]})
+    second_drf = post(api_client, {**body, "limit": "2", "cursor": drf.json()["nextCursor"]})
+    assert second_lean.json() == second_drf.json()
+    assert [item["name"] for item in second_lean.json()["items"]] == ["Bluetooth Speaker 1", "Bluetooth Speaker 2"]
+
+
+def test_unusual_bodies_get_the_serializers_answers(api_client, search_index):
+    assert post(api_client, {"query": None}).status_code == 400
+    assert post(api_client, {"filters": {"inStock": "yes please"}}).status_code == 400
+    assert post(api_client, {"filters": {"minPrice": "1.234"}}).status_code == 400
+    assert post(api_client, {"filters": {"category": ""}}).status_code == 400
+    assert post(api_client, {"query": "lamp", "filters": {"inStock": "true"}}).status_code == 200
+    response = api_client.post("/catalog/search", "query=lamp", content_type="application/x-www-form-urlencoded")
+    assert response.status_code == 415
+    assert api_client.get("/catalog/search").status_code == 405
