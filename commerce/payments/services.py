@@ -63,17 +63,30 @@ def method_add(*, member_id: UUID, card_number: str, exp_month: int, exp_year: i
         raise ValidationFailed({"cardNumber": [str(exc)]}) from None
     except GatewayUnavailable:
         raise Unavailable("The payment gateway is not answering; try again shortly.") from None
-    with transaction.atomic():
-        # the member's first method becomes the default; the lock keeps two first methods from racing
-        has_default = PaymentMethod.objects.select_for_update().filter(member_id=member_id, is_default=True).exists()
-        return PaymentMethod.objects.create(
-            member_id=member_id, type="card", gateway_token=token.token, brand=token.brand, last4=token.last4,
-            exp_month=exp_month, exp_year=exp_year, holder_name=holder_name, is_default=not has_default,
-        )
+    def create(is_default: bool) -> PaymentMethod:
+        with transaction.atomic():
+            return PaymentMethod.objects.create(
+                member_id=member_id, type="card", gateway_token=token.token, brand=token.brand, last4=token.last4,
+                exp_month=exp_month, exp_year=exp_year, holder_name=holder_name, is_default=is_default)
+
+    # the member's first method becomes the default
+    if PaymentMethod.objects.filter(member_id=member_id, is_default=True).exists():
+        return create(False)
+    try:
+        return create(True)
+    except IntegrityError:  # another first method won the default (one default per member)
+        return create(False)
 
 
 def method_update(*, member_id: UUID, method_id: UUID, changes: dict) -> PaymentMethod:
     """Change expiry, holder name, default or active; another member's method is a 404."""
+    try:
+        return _method_update(member_id=member_id, method_id=method_id, changes=changes)
+    except IntegrityError:  # two methods made default at the same moment: one of them lost
+        raise Conflict("Another payment method was made the default at the same time; try again.") from None
+
+
+def _method_update(*, member_id: UUID, method_id: UUID, changes: dict) -> PaymentMethod:
     with transaction.atomic():
         method = PaymentMethod.objects.select_for_update().filter(id=method_id, member_id=member_id).first()
         if method is None:

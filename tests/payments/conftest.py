@@ -3,6 +3,7 @@ reset before each test, payment methods made over the API, and payment requests 
 through the event bus as orders would send them."""
 from __future__ import annotations
 
+import time
 import uuid
 from decimal import Decimal
 
@@ -113,3 +114,14 @@ def run_processor(**kwargs):
     kwargs.setdefault("idle_seconds", 0.3)
     kwargs.setdefault("max_seconds", 30)
     return Processor(**kwargs).run()
+
+
+def process_until(condition, *, timeout: float = 30, **kwargs):
+    """Run processor loops until ``condition()`` holds (polls, no fixed sleeps: a loaded box only
+    makes it slower)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        run_processor(**{"max_seconds": 2, **kwargs})
+        if condition():
+            return
+        assert time.monotonic() < deadline, f"timed out after {timeout}s waiting for {condition.__doc__ or condition}"

@@ -152,3 +152,27 @@ def test_usable_method_is_only_the_buyers_active_unexpired_method(add_method, bu
     assert api.usable_method(str(buyer.id), method["methodId"]) is None
     PaymentMethod.objects.filter(id=method["methodId"]).update(exp_year=2031, active=False)
     assert api.usable_method(str(buyer.id), method["methodId"]) is None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_first_cards_added_at_the_same_time_make_exactly_one_default(gateway, buyer, client_for):
+    import threading
+
+    from django.db import connection as thread_connection
+
+    statuses, barrier = [], threading.Barrier(6)
+
+    def add():
+        client = client_for(buyer)
+        barrier.wait()
+        statuses.append(client.post("/payment/methods", card_body(), format="json").status_code)
+        thread_connection.close()
+
+    threads = [threading.Thread(target=add) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert statuses == [201] * 6
+    assert PaymentMethod.objects.filter(member_id=buyer.id).count() == 6
+    assert PaymentMethod.objects.filter(member_id=buyer.id, is_default=True).count() == 1

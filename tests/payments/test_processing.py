@@ -17,6 +17,7 @@ from tests.payments.conftest import (
     PROCESSING_ERROR_CARD,
     deliver_events,
     payment_requested,
+    process_until,
     published,
     run_processor,
 )
@@ -131,14 +132,15 @@ def test_an_outage_opens_the_breaker_and_the_backlog_is_charged_once_when_the_ga
     assert gateway_breaker().state() in ("open", "half-open")
     assert Payment.objects.filter(status="PENDING").count() == 40
     assert Payment.objects.filter(processing_errors__gt=0).count() == 0
-    # 16 calls failed before the breaker opened; then only one probe at a time
+    # before the breaker opened: at most the 16 in flight and the 10 that trip it; then at most one
+    # probe per 0.5 s open period (without the breaker, 40 payments retried every 0.1-0.5 s make ~300)
     down_calls = gateway.stats()["calls"]["charges"]
-    assert stats.unavailable == down_calls and down_calls <= 16 + 10
+    assert stats.unavailable == down_calls and down_calls <= 16 + 10 + 3 / 0.5 + 1
     assert Payment.objects.filter(calls=0).count() >= 40 - down_calls  # the rest never called
 
     gateway.faults(mode="ok")
-    run_processor(max_in_flight=16, idle_seconds=2)  # the breaker lets a probe through within 0.5 s
-    assert Payment.objects.filter(status="APPROVED").count() == 40
+    # the breaker lets a probe through within 0.5 s, then the backlog drains
+    process_until(lambda: Payment.objects.filter(status="APPROVED").count() == 40, max_in_flight=16)
     charged = sorted(c["reference"] for c in gateway.succeeded_charges())
     assert charged == sorted(str(p.order_id) for p in payments)  # each order once
     assert len(published("payments.payment_approved")) == 40
@@ -150,20 +152,18 @@ def test_past_the_deadline_a_waiting_payment_fails_and_nothing_is_charged_later(
     settings.PAYMENTS = {**settings.PAYMENTS, "DEADLINE_SECONDS": 1.5}
     method = add_method(buyer)
     gateway.faults(mode="down")
-    payments = request_payments(buyer, method, count=5)
-    run_processor(max_seconds=2.5, idle_seconds=2.5)
-    statuses = {p.status for p in Payment.objects.all()}
-    assert statuses == {"FAILED"}
+    request_payments(buyer, method, count=5)
+    process_until(lambda: not Payment.objects.filter(status="PENDING").exists())
+    assert {p.status for p in Payment.objects.all()} == {"FAILED"}
     assert {p.failure_reason for p in Payment.objects.all()} == {"GATEWAY_UNAVAILABLE"}
     assert len(published("payments.payment_failed", reason="GATEWAY_UNAVAILABLE")) == 5
 
     gateway.faults(mode="ok")
-    run_processor(idle_seconds=2)
+    process_until(lambda: not Payment.objects.exclude(action="").exists())  # the reversals owed
     assert gateway.succeeded_charges() == []
     assert {p.status for p in Payment.objects.all()} == {"FAILED"}
-    assert not Payment.objects.exclude(action="").exists()  # reversals made, nothing owed
-    assert gateway.stats()["reversedKeys"] == Payment.objects.filter(calls__gt=1).count()
-    assert len(payments) == 5
+    # every payment whose charge calls may have reached the gateway had its key reversed
+    assert gateway.stats()["reversedKeys"] == Payment.objects.filter(calls__gt=1).count() > 0
 
 
 def test_a_charge_made_before_the_deadline_whose_answer_was_lost_is_reversed(gateway, add_method, buyer,
@@ -172,12 +172,12 @@ def test_a_charge_made_before_the_deadline_whose_answer_was_lost_is_reversed(gat
     [payment] = request_payments(buyer, add_method(buyer))
     gateway.faults(mode="timeout")  # every call is carried out, no answer arrives in time
     # the last call starts before the deadline and times out about 1 s later; the sweep after it fails it
-    run_processor(max_seconds=4.5, idle_seconds=4.5)
+    process_until(lambda: Payment.objects.get(id=payment.id).status != "PENDING")
     payment.refresh_from_db()
     assert (payment.status, payment.failure_reason) == ("FAILED", "GATEWAY_UNAVAILABLE")
     assert len(gateway.succeeded_charges()) == 1  # the gateway did take the money
     gateway.faults(mode="ok")
-    run_processor(idle_seconds=2)
+    process_until(lambda: Payment.objects.get(id=payment.id).action == "")
     assert [r["reference"] for r in gateway.refunds()] == [str(payment.order_id)]  # and gave it back
     payment.refresh_from_db()
     assert payment.status == "FAILED" and payment.action == ""
