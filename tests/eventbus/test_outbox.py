@@ -100,6 +100,25 @@ def test_events_of_one_aggregate_are_handled_in_publish_order_even_if_messages_a
         assert [row[0] for row in cursor.fetchall()] == list(range(12))
 
 
+def test_a_stream_that_fell_behind_is_drained_in_one_delivery_within_the_batch_size(sender, settings):
+    settings.EVENTBUS = {**settings.EVENTBUS, "CATCH_UP_EVENTS": 10}
+    for batch in range(4):  # four relay runs: four dispatches of 3 events in one stream
+        publish_probes(3, start=batch * 3)
+        relay_once(batch_size=3, sender=sender)
+    sends = [s for s in sender.take() if s.handler == "probe.record"]
+    assert len(sends) == 4
+
+    first = deliver(sends[0].dispatch_id, "probe.record", sends[0].partition)
+    # its own 3 events, then whole later dispatches while the 10 events allowed last: 3 + 3 + 3
+    assert (first.dispatches, first.handled) == (3, 9)
+    assert list(effects()) == list(range(9))
+    rest = [deliver(s.dispatch_id, "probe.record", s.partition) for s in sends[1:]]
+    # the next message finds its own dispatch done and takes the one left after it
+    assert [(r.dispatches, r.handled) for r in rest] == [(1, 3), (0, 0), (0, 0)]
+    assert effects() == {seq: 1 for seq in range(12)}
+    assert not Dispatch.objects.filter(handler="probe.record", status="pending").exists()
+
+
 def test_two_relays_running_at_once_relay_every_event_once_per_handler(sender):
     publish_probes(400, aggregate="x")
     for i in range(400):
