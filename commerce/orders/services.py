@@ -17,8 +17,9 @@ from decimal import Decimal
 from uuid import UUID
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
+from psycopg.types.json import Jsonb
 
 from commerce.catalog import api as catalog_api
 from commerce.delivery import api as delivery_api
@@ -91,7 +92,7 @@ def order_place(*, buyer_id: UUID, items: Sequence[ItemRequest], payment_method_
                   created_at=now, updated_at=now)
     try:
         with transaction.atomic():
-            order.save(force_insert=True)
+            _insert(order)
             publish_many([saga.placed_event(order)])
     except IntegrityError:
         # the same key raced in from a concurrent request: answer what that one stored
@@ -102,6 +103,24 @@ def order_place(*, buyer_id: UUID, items: Sequence[ItemRequest], payment_method_
             raise
         return earlier, False
     return order, True
+
+
+_INSERT_COLUMNS = ("id", "buyer_id", "status", "failure_reason", "items", "total", "currency", "payment_method_id",
+                   "address_id", "address", "stock_status", "payment_id", "payment_status", "delivery_id",
+                   "delivery_status", "delivery_version", "version", "deadline_at", "stall_retries",
+                   "idempotency_key", "request_hash", "created_at", "updated_at")
+_INSERT = (f"INSERT INTO {Order._meta.db_table} ({', '.join(_INSERT_COLUMNS)})"
+           f" VALUES ({', '.join(['%s'] * len(_INSERT_COLUMNS))})")
+
+
+def _insert(order: Order) -> None:
+    """``order.save(force_insert=True)`` in plain SQL: on the order-placing path the ORM's insert
+    machinery cost about a tenth of the request's CPU."""
+    values = [Jsonb(v) if name in ("items", "address") else v
+              for name, v in ((name, getattr(order, name)) for name in _INSERT_COLUMNS)]
+    with connection.cursor() as cursor:
+        cursor.execute(_INSERT, values)
+    order._state.adding = False
 
 
 def order_cancel(*, buyer_id: UUID, order_id: UUID) -> Order:

@@ -177,3 +177,9 @@ def test_an_inactive_or_expired_payment_method_is_refused(buyer_client, body):
     response = buyer_client.post(URL, body, format="json")
     assert response.status_code == 400 and "paymentMethodId" in response.json()["errors"]
     assert not Order.objects.exists()
+
+
+def test_the_plain_sql_insert_writes_every_column_of_the_order():
+    from commerce.orders import services
+
+    assert set(services._INSERT_COLUMNS) == {f.attname for f in Order._meta.concrete_fields}
