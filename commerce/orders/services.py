@@ -165,13 +165,25 @@ def orders_apply(events: Sequence[DomainEvent]) -> None:
                 outgoing.extend(saga.apply(order, event, now))
             if order.version != version:
                 changed.append(order)
-        if changed:
-            Order.objects.bulk_update(changed, _SAGA_FIELDS)
+        _write_back(changed)
         publish_many(outgoing)
 
 
 _SAGA_FIELDS = ["status", "failure_reason", "stock_status", "payment_id", "payment_status", "delivery_id",
                 "delivery_status", "delivery_version", "version", "deadline_at", "stall_retries", "updated_at"]
+
+
+_UPDATE = (f"UPDATE {Order._meta.db_table} SET {', '.join(f'{name} = %s' for name in _SAGA_FIELDS)}"
+           " WHERE id = %s")
+
+
+def _write_back(orders: list[Order]) -> None:
+    """One UPDATE per changed order, pipelined in one round trip (``bulk_update`` built a CASE
+    expression per field and row in Python: a third of the saga worker's time)."""
+    if not orders:
+        return
+    with connection.cursor() as cursor:
+        cursor.executemany(_UPDATE, [[getattr(o, name) for name in _SAGA_FIELDS] + [o.id] for o in orders])
 
 
 def _uuids(values) -> list[UUID]:
@@ -196,7 +208,6 @@ def orders_check_deadlines(*, limit: int = 500) -> int:
         outgoing: list[DomainEvent] = []
         for order in overdue:
             outgoing.extend(saga.on_deadline(order, now))
-        if overdue:
-            Order.objects.bulk_update(overdue, _SAGA_FIELDS)
+        _write_back(overdue)
         publish_many(outgoing)
     return len(overdue)
