@@ -10,7 +10,7 @@ from commerce.orders.events import OrderCancelled, OrderCompleted, OrderFailed, 
 # per order id); batches make a hot product cost one lock per batch instead of one per order, and
 # the cap of 100 keeps each batch's row locks short (see docs/catalog.md for the measurements).
 @subscribe(OrderPlaced, OrderCancelled, OrderFailed, OrderCompleted, handler="catalog.order_stock",
-           queue="catalog", batch=True, partitions=4, max_batch=100)
+           queue="catalog", batch=True, partitions=2, max_batch=100)
 def on_order_event(events) -> None:
     services.order_stock_apply(events)
 

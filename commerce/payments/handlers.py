@@ -10,6 +10,6 @@ from commerce.payments import services
 # one by one through the bus, see docs/payments.md). Up to 30 attempts: a database hiccup must not
 # lose a payment request.
 @subscribe(OrderPaymentRequested, OrderRefundRequested, handler="payments.order_payment", queue="payments",
-           batch=True, partitions=4, max_batch=200, max_attempts=30)
+           batch=True, partitions=2, max_batch=200, max_attempts=30)
 def on_order_payment_events(events) -> None:
     services.order_payment_events_apply(events)
