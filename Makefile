@@ -14,7 +14,7 @@ lint: install  ## ruff and import-linter only
 services: install  ## start PostgreSQL and Redis only
 	scripts/services.sh start
 
-down:  ## stop PostgreSQL and Redis
+down:  ## stop PostgreSQL, Redis and Cassandra
 	scripts/services.sh stop
 
 install:  ## system packages, .venv and Python packages, only what is missing
