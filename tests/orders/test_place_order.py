@@ -183,3 +183,36 @@ def test_the_plain_sql_insert_writes_every_column_of_the_order():
     from commerce.orders import services
 
     assert set(services._INSERT_COLUMNS) == {f.attname for f in Order._meta.concrete_fields}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_requests_with_one_idempotency_key_make_one_order(make_member, client_for, buyer_setup, product):
+    import threading
+
+    from django.db import connection
+
+    member = make_member()
+    method_id, address_id = buyer_setup(member)
+    body = {"items": [{"productId": str(product()), "quantity": 1}], "paymentMethodId": method_id,
+            "addressId": address_id}
+    token = client_for(member).token
+    barrier, answers = threading.Barrier(8), []
+
+    def place():
+        from rest_framework.test import APIClient
+
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+        barrier.wait()
+        response = client.post(URL, body, format="json", HTTP_IDEMPOTENCY_KEY="race")
+        answers.append((response.status_code, response.json()["orderId"]))
+        connection.close()
+
+    threads = [threading.Thread(target=place) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(answers) == 8 and {status for status, _ in answers} == {202}
+    assert len({order_id for _, order_id in answers}) == 1
+    assert Order.objects.count() == 1 and len(published("orders.order_placed")) == 1
