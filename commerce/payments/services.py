@@ -10,7 +10,7 @@ import json
 import logging
 import random
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from decimal import Decimal
 from uuid import UUID
@@ -174,6 +174,9 @@ def order_payment_events_apply(events: list) -> None:
     run: list[OrderPaymentRequested] = []
     for event in events:
         if isinstance(event, OrderPaymentRequested):
+            event = _well_formed(event)
+            if event is None:
+                continue
             if any(e.aggregate_id == event.aggregate_id for e in run):
                 _record_new_requests(run)
                 run = []
@@ -183,6 +186,26 @@ def order_payment_events_apply(events: list) -> None:
         run = []
         refund_request(event)
     _record_new_requests(run)
+
+
+_NO_METHOD = "00000000-0000-0000-0000-000000000000"  # never a saved method: the payment fails unusable
+
+
+def _well_formed(event: OrderPaymentRequested) -> OrderPaymentRequested | None:
+    """A request whose ids are not UUIDs (orders validates them, so only a bug sends one) must not
+    make the handler raise until its batch is dead-lettered: a bad method id becomes a payment that
+    fails as unusable (so the order fails and releases its stock); without a valid order or buyer
+    id there is nobody to answer, so it is logged and dropped."""
+    try:
+        UUID(event.aggregate_id), UUID(event.buyer_id)
+    except (TypeError, ValueError):
+        log.error("payments: payment request %s with malformed order or buyer id dropped", event.event_id)
+        return None
+    try:
+        UUID(event.payment_method_id)
+    except (TypeError, ValueError):
+        return replace(event, payment_method_id=_NO_METHOD)
+    return event
 
 
 _INSERT_REQUESTS = """

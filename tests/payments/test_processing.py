@@ -308,3 +308,17 @@ def test_without_the_breakers_redis_payments_are_still_charged_and_recorded(gate
     run_processor(breaker=breaker)
     assert {p.status for p in Payment.objects.filter(id__in=[p.id for p in payments])} == {"APPROVED"}
     assert len(gateway.succeeded_charges()) == 3
+
+
+def test_a_request_with_a_malformed_method_id_fails_the_payment_instead_of_the_handler(add_method, buyer):
+    from commerce.eventbus.models import Dispatch
+
+    method = add_method(buyer)
+    good = payment_requested(buyer.id, method["methodId"])
+    bad = payment_requested(buyer.id, "not-a-uuid")
+    deliver_events(good, bad)
+    assert Payment.objects.get(order_id=good.aggregate_id).status == "PENDING"
+    failed = Payment.objects.get(order_id=bad.aggregate_id)
+    assert (failed.status, failed.failure_reason) == ("FAILED", "PAYMENT_METHOD_UNUSABLE")
+    assert published("payments.payment_failed", aggregate_id=str(failed.id))
+    assert not Dispatch.objects.filter(handler="payments.order_payment").exclude(status="done").exists()
