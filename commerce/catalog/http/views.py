@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.permissions import SAFE_METHODS, AllowAny
 from rest_framework.response import Response
@@ -20,33 +20,16 @@ from commerce.catalog.http.serializers import (
     ProductUpdateSerializer,
 )
 from commerce.catalog.store import ProductDoc
-from commerce.shared.errors import ValidationFailed
+from commerce.shared.http.idempotency import idempotency_key, idempotency_parameter
 from commerce.shared.http.problems import problem_responses
 
 TAGS = ["catalog"]
-IDEMPOTENCY_HEADER = "Idempotency-Key"
-IDEMPOTENCY_KEY_MAX = 200  # catalog.StockRequest.key
-
-IDEMPOTENCY_PARAMETER = OpenApiParameter(
-    IDEMPOTENCY_HEADER, str, OpenApiParameter.HEADER, required=False,
-    description=f"Up to {IDEMPOTENCY_KEY_MAX} characters, scoped to the member. The same key with the same body "
-                "answers the first response again without changing stock twice; with a different body, 409.",
-)
+IDEMPOTENCY_PARAMETER = idempotency_parameter("without changing stock twice")
 
 
 def _with_stock(doc: ProductDoc) -> selectors.ProductView:
     level = selectors.stock_levels([doc.product_id]).get(doc.product_id)
     return selectors.ProductView(doc, level.available if level else 0)
-
-
-def _idempotency_key(request) -> str | None:
-    key = request.headers.get(IDEMPOTENCY_HEADER)
-    if key is None:
-        return None
-    if not 1 <= len(key) <= IDEMPOTENCY_KEY_MAX or not key.isprintable():
-        raise ValidationFailed({IDEMPOTENCY_HEADER: [
-            f"Must be 1 to {IDEMPOTENCY_KEY_MAX} printable characters."]})
-    return key
 
 
 class ProductCreateApi(APIView):
@@ -122,7 +105,7 @@ class InventoryChangeApi(APIView):
                      "with a different body."})},
     )
     def post(self, request):
-        key = _idempotency_key(request)
+        key = idempotency_key(request)
         serializer = InventoryChangeSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data

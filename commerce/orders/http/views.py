@@ -4,46 +4,32 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from commerce.orders import selectors, services
 from commerce.orders.http.serializers import OrderPlaceSerializer, OrderSerializer, order_json
-from commerce.shared.errors import ValidationFailed
+from commerce.shared.http.idempotency import idempotency_key, idempotency_parameter
 from commerce.shared.http.pagination import PAGE_PARAMETERS, PageRequest, page_serializer
 from commerce.shared.http.problems import problem_responses
 
 TAGS = ["orders"]
-IDEMPOTENCY_HEADER = "Idempotency-Key"
-IDEMPOTENCY_KEY_MAX = 200  # orders.Order.idempotency_key
-
-
-def _idempotency_key(request) -> str | None:
-    key = request.headers.get(IDEMPOTENCY_HEADER)
-    if key is None:
-        return None
-    if not 1 <= len(key) <= IDEMPOTENCY_KEY_MAX or not key.isprintable():
-        raise ValidationFailed({IDEMPOTENCY_HEADER: [f"Must be 1 to {IDEMPOTENCY_KEY_MAX} printable characters."]})
-    return key
 
 
 class OrderPlaceApi(APIView):
     @extend_schema(
         operation_id="order_place", summary="Place an order (answers at once; the saga runs after)", tags=TAGS,
         request=OrderPlaceSerializer,
-        parameters=[OpenApiParameter(
-            IDEMPOTENCY_HEADER, str, OpenApiParameter.HEADER, required=False,
-            description=f"Up to {IDEMPOTENCY_KEY_MAX} characters, scoped to the member. The same key with the same "
-                        "body answers the same order again; with a different body, 409.")],
+        parameters=[idempotency_parameter("(the same order, no second one)")],
         responses={202: OrderSerializer, **problem_responses(
             400, 401, 409, 415, descriptions={
                 400: "Invalid body, an unknown product, or a payment method or address that is not yours.",
                 409: "The Idempotency-Key was used with a different body."})},
     )
     def post(self, request):
-        key = _idempotency_key(request)
+        key = idempotency_key(request)
         serializer = OrderPlaceSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data

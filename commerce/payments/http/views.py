@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -18,28 +18,12 @@ from commerce.payments.http.serializers import (
     ProcessAnswerSerializer,
     ProcessPaymentSerializer,
 )
-from commerce.shared.errors import ValidationFailed
+from commerce.shared.http.idempotency import idempotency_key, idempotency_parameter
 from commerce.shared.http.pagination import PAGE_PARAMETERS, PageRequest, page_response, page_serializer
 from commerce.shared.http.problems import problem_responses
 
 TAGS = ["payment"]
-IDEMPOTENCY_HEADER = "Idempotency-Key"
-IDEMPOTENCY_KEY_MAX = 200  # payments.PaymentIdempotencyKey.key
-
-IDEMPOTENCY_PARAMETER = OpenApiParameter(
-    IDEMPOTENCY_HEADER, str, OpenApiParameter.HEADER, required=False,
-    description=f"Up to {IDEMPOTENCY_KEY_MAX} characters, scoped to the member. The same key with the same body "
-                "answers the first response again without a second attempt; with a different body, 409.",
-)
-
-
-def _idempotency_key(request) -> str | None:
-    key = request.headers.get(IDEMPOTENCY_HEADER)
-    if key is None:
-        return None
-    if not 1 <= len(key) <= IDEMPOTENCY_KEY_MAX or not key.isprintable():
-        raise ValidationFailed({IDEMPOTENCY_HEADER: [f"Must be 1 to {IDEMPOTENCY_KEY_MAX} printable characters."]})
-    return key
+IDEMPOTENCY_PARAMETER = idempotency_parameter("without a second attempt")
 
 
 class MethodListCreateApi(APIView):
@@ -97,7 +81,7 @@ class ProcessPaymentApi(APIView):
                 409: "The order no longer awaits payment, or the Idempotency-Key was used with another body."})},
     )
     def post(self, request):
-        key = _idempotency_key(request)
+        key = idempotency_key(request)
         serializer = ProcessPaymentSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
