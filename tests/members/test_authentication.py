@@ -134,9 +134,9 @@ def test_an_expired_remembered_token_is_refused(member_client, member):
     assert member_client.get(f"/member/members/{member.id}").status_code == 200
     get_token_model().objects.filter(pk=member_client.token_row.pk).update(
         expiry=timezone.now() - timedelta(seconds=1))
-    from django.core.cache import cache
+    from commerce.members import tokens
 
-    key = f"members:token:{member_client.token_row.digest}"
-    values, token_key, _ = cache.get(key)
-    cache.set(key, (values, token_key, (timezone.now() - timedelta(seconds=1)).timestamp()))
+    digest = member_client.token_row.digest
+    values, token_key, _ = tokens.load(digest)
+    tokens.store(digest, (values, token_key, (timezone.now() - timedelta(seconds=1)).timestamp()), 30)
     assert_unauthorized(member_client.get(f"/member/members/{member.id}"))

@@ -216,3 +216,55 @@ def test_concurrent_requests_with_one_idempotency_key_make_one_order(make_member
     assert len(answers) == 8 and {status for status, _ in answers} == {202}
     assert len({order_id for _, order_id in answers}) == 1
     assert Order.objects.count() == 1 and len(published("orders.order_placed")) == 1
+
+
+_PID = "0b7e6a8e-5f0e-4a55-9a43-2f1f7f0c3a11"
+_OTHER = "5d1c1f3e-8a4b-4a43-8f2e-6f9b2a7c0d22"
+
+
+_BODIES = [
+    # plainly valid: the lean path takes these
+    {"items": [{"productId": _PID, "quantity": 2}], "paymentMethodId": "m1", "addressId": "a1"},
+    {"items": [{"productId": _PID, "quantity": 1}, {"productId": _OTHER, "quantity": 100}],
+     "paymentMethodId": "m1", "addressId": "a1"},
+    {"items": [{"productId": _PID.upper(), "quantity": 1}], "paymentMethodId": "m" * 64, "addressId": "a1"},
+    # anything unusual is left to the serializer, which accepts or refuses it with its own messages
+    {"items": [{"productId": _PID, "quantity": "2"}], "paymentMethodId": "m1", "addressId": "a1"},
+    {"items": [{"productId": _PID, "quantity": True}], "paymentMethodId": "m1", "addressId": "a1"},
+    {"items": [{"productId": _PID, "quantity": 2.0}], "paymentMethodId": "m1", "addressId": "a1"},
+    {"items": [{"productId": _PID.replace("-", ""), "quantity": 1}], "paymentMethodId": "m1", "addressId": "a1"},
+    {"items": [{"productId": _PID, "quantity": 1}], "paymentMethodId": " m1 ", "addressId": "a1"},
+    {"items": [{"productId": _PID, "quantity": 1}], "paymentMethodId": "m" * 65, "addressId": "a1"},
+    {"items": [{"productId": _PID, "quantity": 1}], "paymentMethodId": "", "addressId": "a1"},
+    {"items": [{"productId": _PID, "quantity": 1}], "paymentMethodId": "m\x001", "addressId": "a1"},
+    {"items": [{"productId": _PID, "quantity": 1}], "paymentMethodId": 7, "addressId": "a1"},
+    {"items": [{"productId": _PID, "quantity": 1, "note": "x"}], "paymentMethodId": "m1", "addressId": "a1"},
+    {"items": [{"productId": _PID, "quantity": 1}], "paymentMethodId": "m1", "addressId": "a1", "extra": 1},
+    {"items": [{"productId": _PID, "quantity": 1}, {"productId": _PID, "quantity": 1}],
+     "paymentMethodId": "m1", "addressId": "a1"},
+    {"items": [{"productId": _PID, "quantity": 0}], "paymentMethodId": "m1", "addressId": "a1"},
+    {"items": [{"productId": _PID, "quantity": 101}], "paymentMethodId": "m1", "addressId": "a1"},
+    {"items": [{"productId": "x" * 36, "quantity": 1}], "paymentMethodId": "m1", "addressId": "a1"},
+    {"items": [{"productId": _PID, "quantity": 1}] * 51, "paymentMethodId": "m1", "addressId": "a1"},
+    {"items": [], "paymentMethodId": "m1", "addressId": "a1"},
+    {"items": {"productId": _PID}, "paymentMethodId": "m1", "addressId": "a1"},
+    [1, 2],
+]
+_PLAINLY_VALID = 3
+
+
+@pytest.mark.parametrize("index", range(len(_BODIES)))
+def test_the_lean_body_check_accepts_only_what_the_serializer_accepts_unchanged(index):
+    data = _BODIES[index]
+    from commerce.orders.http.serializers import OrderPlaceSerializer
+    from commerce.orders.http.views import _plain_order
+
+    lean = _plain_order(data)
+    serializer = OrderPlaceSerializer(data=data)
+    if lean is not None:
+        assert serializer.is_valid(), serializer.errors
+        expected = serializer.validated_data
+        assert lean == {"items": [dict(i) for i in expected["items"]], "paymentMethodId": expected["paymentMethodId"],
+                        "addressId": expected["addressId"]}
+    assert (lean is not None) == (index < _PLAINLY_VALID)
+

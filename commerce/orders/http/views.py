@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from uuid import UUID
 
+from django.conf import settings
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.response import Response
@@ -18,6 +19,40 @@ from commerce.shared.http.problems import problem_responses
 TAGS = ["orders"]
 
 
+def _text(value) -> bool:
+    """A string DRF's CharField(max_length=64) keeps as it is."""
+    return (isinstance(value, str) and 0 < len(value) <= 64 and value == value.strip() and "\x00" not in value
+            and value.isprintable())
+
+
+def _plain_order(data) -> dict | None:
+    """The validated data of an order body the serializer would accept unchanged, checked without
+    building serializer fields (a tenth of the request's CPU); None for anything else, which then
+    goes through ``OrderPlaceSerializer`` and its error messages."""
+    if not isinstance(data, dict) or data.keys() - {"items", "paymentMethodId", "addressId"}:
+        return None
+    items, method_id, address_id = data.get("items"), data.get("paymentMethodId"), data.get("addressId")
+    if not (_text(method_id) and _text(address_id) and isinstance(items, list)
+            and 0 < len(items) <= settings.ORDERS["MAX_LINES"]):
+        return None
+    lines = []
+    for item in items:
+        if not isinstance(item, dict) or item.keys() != {"productId", "quantity"}:
+            return None
+        quantity, product_id = item["quantity"], item["productId"]
+        if type(quantity) is not int or not 1 <= quantity <= settings.ORDERS["MAX_QUANTITY"]:
+            return None
+        if not isinstance(product_id, str) or len(product_id) != 36:
+            return None
+        try:
+            lines.append({"productId": UUID(product_id), "quantity": quantity})
+        except ValueError:
+            return None
+    if len({line["productId"] for line in lines}) != len(lines):
+        return None
+    return {"items": lines, "paymentMethodId": method_id, "addressId": address_id}
+
+
 class OrderPlaceApi(APIView):
     @extend_schema(
         operation_id="order_place", summary="Place an order (answers at once; the saga runs after)", tags=TAGS,
@@ -30,9 +65,11 @@ class OrderPlaceApi(APIView):
     )
     def post(self, request):
         key = idempotency_key(request)
-        serializer = OrderPlaceSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        data = serializer.validated_data
+        data = _plain_order(request.data)
+        if data is None:
+            serializer = OrderPlaceSerializer(data=request.data)
+            serializer.is_valid(raise_exception=True)
+            data = serializer.validated_data
         order, _ = services.order_place(
             buyer_id=request.user.id,
             items=[services.ItemRequest(product_id=i["productId"], quantity=i["quantity"]) for i in data["items"]],
