@@ -92,6 +92,9 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
+# Parameters bound by the server, and statements run often on one connection prepared once
+# (psycopg prepares after 5 runs): PostgreSQL skips parsing and planning them again.
+DATABASES["default"]["OPTIONS"] = {"server_side_binding": env_bool("DATABASE_SERVER_SIDE_BINDING", True)}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Cassandra (product documents): the local node of scripts/cassandra.sh. Replication is one JSON
