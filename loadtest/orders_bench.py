@@ -189,7 +189,8 @@ def main():
                         help="seconds of load at the same rate before the measured run (not counted)")
     parser.add_argument("--setup-file", type=Path,
                         help="keep the buyers and products here and reuse them on the next run (repeated runs "
-                             "skip the minute of registrations; delete the file after a database reset)")
+                             "skip the minute of registrations; delete the file after a database reset or a restart of "
+                             "the gateway simulator, which forgets its card tokens)")
     args = parser.parse_args()
 
     t0 = time.perf_counter()

@@ -34,6 +34,7 @@ from commerce.catalog.selectors import StockLevel
 from commerce.catalog.store import ProductDoc, product_store
 from commerce.eventbus import DomainEvent, publish, publish_many
 from commerce.orders.events import OrderCancelled, OrderCompleted, OrderFailed, OrderPlaced
+from commerce.shared.bulk import bulk_insert
 from commerce.shared.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 
 log = logging.getLogger(__name__)
@@ -253,13 +254,13 @@ def order_stock_apply(events: Sequence[DomainEvent]) -> None:
         for pid in touched:
             stocks[pid].version += 1
         _write_stocks([stocks[pid] for pid in sorted(touched)])
-        OrderStock.objects.bulk_create(new_states.values())
+        bulk_insert(list(new_states.values()))
         for state in changed_states.values():
             state.updated_at = now
         OrderStock.objects.bulk_update([s for oid, s in changed_states.items() if oid not in new_states],
                                        ["status", "updated_at"])
-        Reservation.objects.bulk_create(new_reservations)
-        StockMovement.objects.bulk_create(movements)
+        bulk_insert(new_reservations)
+        bulk_insert(movements)
         outgoing += [_availability_event(stocks[pid]) for pid in sorted(touched)
                      if was_in_stock[pid] != (stocks[pid].available > 0)]
         publish_many(outgoing)

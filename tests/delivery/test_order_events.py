@@ -117,3 +117,19 @@ def test_a_cancellation_without_a_delivery_is_recorded_and_a_late_confirmation_m
     handle(confirmed(order_id=order_id))  # out of order (e.g. a retried event)
     assert not Delivery.objects.filter(order_id=order_id).exists()
     assert not StatusChange.objects.exists()
+
+
+def test_one_batch_of_confirmations_and_cancellations_keeps_each_orders_event_order():
+    a, b, late = confirmed(), confirmed(), uuid.uuid4()
+    broken = confirmed(address={"recipient": "Kim Minji"})
+    # one publish, so one relay run and one dispatch per partition: the handler gets them as a batch
+    handle(a, b, confirmed(order_id=a.aggregate_id, buyer_id=a.buyer_id), cancelled(b.aggregate_id),
+           cancelled(late), confirmed(order_id=late), broken)
+    assert Delivery.objects.get(order_id=a.aggregate_id).status == "REQUESTED"
+    delivery_b = Delivery.objects.get(order_id=b.aggregate_id)
+    assert delivery_b.status == "FAILED" and delivery_b.failure_reason.startswith("ORDER_CANCELLED")
+    assert status_events(delivery_b) == [("REQUESTED", 1), ("FAILED", 2)]
+    assert not Delivery.objects.filter(order_id=late).exists()  # cancelled before its confirmation
+    assert Delivery.objects.get(order_id=broken.aggregate_id).failure_reason.startswith("ADDRESS_INVALID")
+    assert Delivery.objects.count() == 3 and StatusChange.objects.count() == 4
+    assert OutboxEvent.objects.filter(name="delivery.status_changed").count() == 4
