@@ -51,6 +51,37 @@ def publish_many(events: Sequence[DomainEvent], *, using: str = "default") -> No
             cursor.execute(_INSERT, rows[0], prepare=True)
         else:
             cursor.executemany(_INSERT, rows)
+    _kick_after_commit(connection, using)
+
+
+def _kick_after_commit(connection, using: str) -> None:
     # one kick per transaction, however many events it publishes
     if not any(func is signals.kick_relay for _, func, _ in connection.run_on_commit):
         transaction.on_commit(signals.kick_relay, using=using, robust=True)
+
+
+def write_and_publish(statement: str, params: Sequence, events: Sequence[DomainEvent], *,
+                      using: str = "default") -> None:
+    """Run one data-changing ``statement`` (an INSERT or UPDATE without RETURNING, ``%s``
+    placeholders) and write ``events`` to the outbox in the same SQL statement, so both commit or
+    neither does even outside ``transaction.atomic()``: for a hot path whose change is a single
+    statement, this saves the transaction's own round trips (BEGIN, COMMIT) and Django's atomic
+    machinery. Inside an atomic block it joins that transaction like ``publish``."""
+    if not events:
+        raise ValueError("write_and_publish needs at least one event")
+    for event in events:
+        if not event.name:
+            raise TypeError(f"{type(event).__qualname__} has no event name")
+    connection = connections[using]
+    values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s::jsonb)"] * len(events))
+    sql = (f"WITH change AS ({statement}) INSERT INTO eventbus_outbox (event_id, name, event_version,"
+           f" aggregate_id, aggregate_version, occurred_at, payload) VALUES {values}")
+    outbox = [value for event in events for value in (
+        event.event_id, event.name, event.version, str(event.aggregate_id), event.aggregate_version,
+        event.occurred_at, codec.encode(event))]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, *outbox])
+    if connection.in_atomic_block:
+        _kick_after_commit(connection, using)
+    else:
+        signals.kick_relay()

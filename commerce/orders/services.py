@@ -23,7 +23,7 @@ from psycopg.types.json import Jsonb
 
 from commerce.catalog import api as catalog_api
 from commerce.delivery import api as delivery_api
-from commerce.eventbus import DomainEvent, publish_many
+from commerce.eventbus import DomainEvent, publish_many, write_and_publish
 from commerce.orders import saga
 from commerce.orders.models import Order
 from commerce.payments import api as payments_api
@@ -91,9 +91,7 @@ def order_place(*, buyer_id: UUID, items: Sequence[ItemRequest], payment_method_
                   deadline_at=now + timedelta(seconds=settings.ORDERS["STOCK_DEADLINE_SECONDS"]),
                   created_at=now, updated_at=now)
     try:
-        with transaction.atomic():
-            _insert(order)
-            publish_many([saga.placed_event(order)])
+        _insert_and_publish(order, saga.placed_event(order))
     except IntegrityError:
         # the same key raced in from a concurrent request: answer what that one stored
         if idempotency_key is None:
@@ -113,13 +111,13 @@ _INSERT = (f"INSERT INTO {Order._meta.db_table} ({', '.join(_INSERT_COLUMNS)})"
            f" VALUES ({', '.join(['%s'] * len(_INSERT_COLUMNS))})")
 
 
-def _insert(order: Order) -> None:
-    """``order.save(force_insert=True)`` in plain SQL: on the order-placing path the ORM's insert
-    machinery cost about a tenth of the request's CPU."""
+def _insert_and_publish(order: Order, placed: DomainEvent) -> None:
+    """``order.save(force_insert=True)`` and ``publish(placed)`` as one SQL statement, atomic by
+    itself: on the order-placing path the ORM's insert machinery cost about a tenth of the
+    request's CPU, and a transaction of two statements two more round trips."""
     values = [Jsonb(v) if name in ("items", "address") else v
               for name, v in ((name, getattr(order, name)) for name in _INSERT_COLUMNS)]
-    with connection.cursor() as cursor:
-        cursor.execute(_INSERT, values)
+    write_and_publish(_INSERT, values, [placed])
     order._state.adding = False
 
 
