@@ -646,7 +646,7 @@ def main():
     parser.add_argument("--rate", type=int, default=500, help="offered searches/s in the paced locust run")
     parser.add_argument("--paced-users", type=int, default=50)
     parser.add_argument("--users", type=int, default=16, help="callers of the back-to-back locust run")
-    parser.add_argument("--web-workers", type=int, default=4)
+    parser.add_argument("--web-workers", type=int, default=3, help="gunicorn sync workers (the Procfile: 3)")
     parser.add_argument("--web-worker-class", default="sync", help="gunicorn worker class (the Procfile: sync)")
     parser.add_argument("--web-threads", type=int, default=1, help="gunicorn --threads (gthread)")
     parser.add_argument("--load-generator", choices=("asyncio", "locust"), default="asyncio",
