@@ -495,6 +495,7 @@ def freshness(args, count: int) -> None:
         # searches over HTTP meanwhile, so that index writes wait behind them as they would in production
         web, host = start_gunicorn(args.web_workers, args.web_worker_class, args.web_threads)
         seconds = int(args.update_seconds + 90)
+        (OUT / "load-during-freshness.json").unlink(missing_ok=True)
         searching = subprocess.Popen([sys.executable, str(ROOT / "loadtest" / "search_load.py"), "--host", host,
                                       "--rate", str(args.freshness_search_rate), "--seconds", str(seconds),
                                       "--json", str(OUT / "load-during-freshness.json")], stdout=subprocess.DEVNULL)
@@ -573,10 +574,15 @@ def freshness(args, count: int) -> None:
         done.set()
         stop(worker)
         if searching:
-            searching.terminate()
+            searching.terminate()  # it stops sending and writes what it measured
             searching.wait()
         if web:
             stop(web)
+    if searching and (OUT / "load-during-freshness.json").exists():
+        from loadtest.search_load import report
+
+        report(json.loads((OUT / "load-during-freshness.json").read_text()),
+               f"during freshness, offered {args.freshness_search_rate:g}/s")
     missing = len(pending)
     cpu = resource.getrusage(resource.RUSAGE_SELF)
     own_cpu = cpu.ru_utime + cpu.ru_stime - cpu_before

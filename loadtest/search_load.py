@@ -18,6 +18,7 @@ import argparse
 import asyncio
 import json
 import random
+import signal
 import sys
 import time
 from collections import defaultdict
@@ -83,6 +84,8 @@ async def run(args) -> dict:
     pending: set[asyncio.Task] = set()
     started = load.started = time.perf_counter()
     deadline = started + args.seconds
+    stop = asyncio.Event()  # SIGTERM: stop sending, let the requests out finish, report what was measured
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
     n = 0
     if args.rate > 0:
         limit = asyncio.Semaphore(args.max_in_flight)
@@ -93,7 +96,7 @@ async def run(args) -> dict:
 
         while True:
             due = started + n / args.rate
-            if due >= deadline:
+            if due >= deadline or stop.is_set():
                 break
             delay = due - time.perf_counter()
             if delay > 0:
@@ -106,7 +109,7 @@ async def run(args) -> dict:
     else:
         async def caller(offset):
             k = offset
-            while time.perf_counter() < deadline:
+            while time.perf_counter() < deadline and not stop.is_set():
                 kind, raw = requests[k % len(requests)]
                 k += args.concurrency
                 await load.one(kind, raw, time.perf_counter())
