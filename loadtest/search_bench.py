@@ -55,6 +55,7 @@ from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -674,9 +675,9 @@ def main():
         parser.error(f"unknown phases: {', '.join(sorted(unknown))}")
     if settings.DEBUG:
         raise SystemExit("run with DJANGO_DEBUG=0: debug mode keeps every query in memory")
-    search_db = index.client().connection_pool.connection_kwargs.get("db", 0)
-    broker_db = int(settings.REDIS_URL.rsplit("/", 1)[-1] or 0)
-    if search_db == broker_db:
+    search_kwargs = index.client().connection_pool.connection_kwargs
+    broker = urlsplit(settings.REDIS_URL)
+    if (search_kwargs.get("port"), search_kwargs.get("db", 0)) == (broker.port, int(broker.path.strip("/") or 0)):
         raise SystemExit("SEARCH_REDIS_URL is the broker's database: this script empties it")
     OUT.mkdir(parents=True, exist_ok=True)
     from django.core.management import call_command

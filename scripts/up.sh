@@ -39,8 +39,8 @@ cat <<EOF
   gateway  http://127.0.0.1:${GATEWAY_PORT:-58101}/control/stats  (payment gateway simulator)
 
   Ctrl-C stops the Procfile's processes (web, worker, payments, beat, the simulators).
-  PostgreSQL (127.0.0.1:${PG_PORT:-55432}), Redis (127.0.0.1:${REDIS_PORT:-56379}) and Cassandra
-  keep running: \`make down\` stops them.
+  PostgreSQL (127.0.0.1:${PG_PORT:-55432}), Redis (127.0.0.1:${REDIS_PORT:-56379}; the search
+  index on 127.0.0.1:${SEARCH_REDIS_PORT:-56380}) and Cassandra keep running: \`make down\` stops them.
 
 EOF
 

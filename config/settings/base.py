@@ -84,6 +84,7 @@ TEMPLATES = [
 # it reads too (PG_PORT, REDIS_PORT, CASSANDRA_PORT), so a second checkout can run its own stack.
 PG_PORT = env_int("PG_PORT", 55432)
 REDIS_PORT = env_int("REDIS_PORT", 56379)
+SEARCH_REDIS_PORT = env_int("SEARCH_REDIS_PORT", 56380)
 
 DATABASES = {
     "default": dj_database_url.parse(
@@ -126,8 +127,9 @@ DATABASES["cassandra"] = {
 }
 
 REDIS_URL = env("REDIS_URL", f"redis://127.0.0.1:{REDIS_PORT}/0")
-# the search index (commerce/search): its own Redis database, so a broker flush does not touch it
-SEARCH_REDIS_URL = env("SEARCH_REDIS_URL", f"redis://127.0.0.1:{REDIS_PORT}/2")
+# the search index (commerce/search): its own Redis instance (scripts/services.sh), so broker churn
+# never makes Redis snapshot gigabytes of index, and a broker flush does not touch it
+SEARCH_REDIS_URL = env("SEARCH_REDIS_URL", f"redis://127.0.0.1:{SEARCH_REDIS_PORT}/0")
 CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",

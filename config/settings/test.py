@@ -1,6 +1,6 @@
 """Test settings: the same real PostgreSQL and Redis as local, on their own Redis databases."""
 from config.settings.base import *  # noqa: F403
-from config.settings.base import PASSWORD_HASHERS, REDIS_PORT, env
+from config.settings.base import PASSWORD_HASHERS, REDIS_PORT, SEARCH_REDIS_PORT, env
 
 # Argon2 stays the hasher (tests check it); a cheaper cost profile keeps the suite quick.
 PASSWORD_HASHERS = ["commerce.members.hashers.FastArgon2PasswordHasher", *PASSWORD_HASHERS]
@@ -8,7 +8,7 @@ PASSWORD_HASHERS = ["commerce.members.hashers.FastArgon2PasswordHasher", *PASSWO
 # Keep test traffic away from what `make up` is running: other Redis databases.
 REDIS_URL = env("TEST_REDIS_URL", f"redis://127.0.0.1:{REDIS_PORT}/8")
 CELERY_BROKER_URL = REDIS_URL
-SEARCH_REDIS_URL = env("TEST_SEARCH_REDIS_URL", f"redis://127.0.0.1:{REDIS_PORT}/10")
+SEARCH_REDIS_URL = env("TEST_SEARCH_REDIS_URL", f"redis://127.0.0.1:{SEARCH_REDIS_PORT}/10")
 CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
