@@ -10,7 +10,9 @@ half-way (an error of the catalog's store, a killed process) leaves its generati
 ``search:building``; the next rebuild continues it, skipping what is already indexed at the
 catalog's version. A read error of the store is retried the same way, a few times, before the
 rebuild gives up. Redis does not take RDB snapshots while a rebuild writes (each would fork and
-copy the whole growing index); they are turned back on at the end.
+copy the whole growing index); they are turned back on at the end, and the rebuild waits for one
+snapshot of the new index (``SEARCH_SNAPSHOT_AFTER_REBUILD``) so that it is on disk when the
+rebuild returns, instead of Redis starting that snapshot on its own under live traffic.
 """
 from __future__ import annotations
 
@@ -21,6 +23,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import redis
+from django.conf import settings
 
 from commerce.catalog import api as catalog
 from commerce.search import index
@@ -85,7 +88,21 @@ def rebuild(*, progress: Callable[[int], None] = lambda n: None, resume: bool = 
     conn.delete(index.BUILDING_KEY)
     if old and old != generation:
         drop_generation(old, conn)
+    if snapshots and settings.SEARCH_SNAPSHOT_AFTER_REBUILD:
+        _snapshot_now(conn)
     return generation, count
+
+
+def _snapshot_now(conn: redis.Redis, *, poll: float = 0.5) -> None:
+    """Write the new index to disk before returning: a restart then finds it, and the snapshot
+    that Redis would otherwise start on its own soon after (the whole index is new) does not land
+    on live traffic later. It takes a core for about 20 s at 1M products."""
+    try:
+        conn.bgsave()
+    except redis.ResponseError:  # one is running already: wait for it
+        pass
+    while conn.info("persistence").get("rdb_bgsave_in_progress"):
+        time.sleep(poll)
 
 
 def _fill(conn: redis.Redis, generation: str, progress: Callable[[int], None], *, skip_indexed: bool) -> int:

@@ -130,6 +130,8 @@ REDIS_URL = env("REDIS_URL", f"redis://127.0.0.1:{REDIS_PORT}/0")
 # the search index (commerce/search): its own Redis instance (scripts/services.sh), so broker churn
 # never makes Redis snapshot gigabytes of index, and a broker flush does not touch it
 SEARCH_REDIS_URL = env("SEARCH_REDIS_URL", f"redis://127.0.0.1:{SEARCH_REDIS_PORT}/0")
+# a rebuild ends by waiting for an RDB snapshot of the new index (when the instance takes snapshots)
+SEARCH_SNAPSHOT_AFTER_REBUILD = env_bool("SEARCH_SNAPSHOT_AFTER_REBUILD", True)
 CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",

@@ -9,6 +9,8 @@ PASSWORD_HASHERS = ["commerce.members.hashers.FastArgon2PasswordHasher", *PASSWO
 REDIS_URL = env("TEST_REDIS_URL", f"redis://127.0.0.1:{REDIS_PORT}/8")
 CELERY_BROKER_URL = REDIS_URL
 SEARCH_REDIS_URL = env("TEST_SEARCH_REDIS_URL", f"redis://127.0.0.1:{SEARCH_REDIS_PORT}/10")
+# the instance may hold a developer's big index in db 0: tests that rebuild do not snapshot it
+SEARCH_SNAPSHOT_AFTER_REBUILD = False
 CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",

@@ -1,4 +1,6 @@
 """manage.py reindex: a rebuilt index answers like the one kept by events, and swaps without a gap."""
+import time
+
 import pytest
 from django.core.management import CommandError, call_command
 
@@ -154,3 +156,33 @@ def test_snapshots_are_paused_during_a_rebuild_and_restored(search_index, seller
     rebuild.rebuild()
     assert seen == [""]
     assert search_index.config_get("save")["save"] == before
+
+
+def test_a_rebuild_ends_with_a_snapshot_of_the_new_index_when_redis_takes_snapshots(
+        search_index, seller, monkeypatch, settings):
+    from commerce.search import rebuild
+
+    _lamps(seller, 1)
+    settings.SEARCH_SNAPSHOT_AFTER_REBUILD = True
+    snapshots = []
+    monkeypatch.setattr(rebuild, "_snapshot_now", lambda conn: snapshots.append(conn.get(index.GENERATION_KEY)))
+    configured = search_index.config_get("save")["save"]
+    try:
+        search_index.config_set("save", "900 1")
+        generation, _ = rebuild.rebuild()
+        assert snapshots == [generation]  # after the switch to the new generation
+        search_index.config_set("save", "")
+        rebuild.rebuild()
+    finally:
+        search_index.config_set("save", configured)
+    assert len(snapshots) == 1  # Redis without snapshots: nothing to wait for
+
+
+def test_waiting_for_a_snapshot_returns_once_redis_has_written_one(search_index):
+    from commerce.search import rebuild
+
+    before = search_index.lastsave()
+    time.sleep(1.1)  # LASTSAVE has a resolution of one second
+    rebuild._snapshot_now(search_index, poll=0.05)
+    assert search_index.lastsave() > before
+    assert not search_index.info("persistence")["rdb_bgsave_in_progress"]
