@@ -22,6 +22,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from loadtest.common import percentile  # noqa: E402
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
 
 import django  # noqa: E402
@@ -40,11 +42,6 @@ from commerce.eventbus.relay import relay_once  # noqa: E402
 from commerce.orders.events import OrderLine, OrderPlaced  # noqa: E402
 
 SELLER = uuid.UUID("00000000-0000-4000-8000-00000000beef")
-
-
-def percentile(values, q):
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q / 100 * len(ordered)))] if ordered else float("nan")
 
 
 def reset():

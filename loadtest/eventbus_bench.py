@@ -22,6 +22,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from loadtest.common import percentile  # noqa: E402
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
 os.environ["EVENTBUS_EXTRA_HANDLER_MODULES"] = "loadtest.bench_handlers"
 
@@ -35,13 +37,6 @@ from tqdm import tqdm  # noqa: E402
 from commerce.eventbus import publish  # noqa: E402
 from commerce.eventbus.signals import redis_client  # noqa: E402
 from loadtest.bench_handlers import LAG_KEY, BenchTicked  # noqa: E402
-
-
-def percentile(values, q):
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q / 100 * len(ordered)))]
 
 
 def reset():

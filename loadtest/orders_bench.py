@@ -35,17 +35,12 @@ import aiohttp
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from loadtest.common import percentile  # noqa: E402
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
 
 PASSWORD = "bench-password-not-secret"
 TEST_CARD = "4242424242424242"  # the contract's always-approved test number
-
-
-def percentile(values, q):
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q / 100 * len(ordered)))]
 
 
 async def call(session, method, url, *, token=None, json=None, expect=(200, 201, 202)):

@@ -44,7 +44,6 @@ import os
 import random
 import resource
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -59,6 +58,8 @@ from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from loadtest.common import free_port, percentile  # noqa: E402
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
 
 STORES = {
@@ -88,11 +89,6 @@ OUT = ROOT / ".data" / "search-bench"
 PHASES = ("load", "reindex", "memory", "inprocess", "http", "freshness", "cleanup")
 GIB = 1 << 30
 POLL_S = 0.05  # freshness: how often each waiting rename is searched for
-
-
-def percentile(values, q):
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q / 100 * len(ordered)))] if ordered else float("nan")
 
 
 def store_kind() -> str:
@@ -353,12 +349,6 @@ def inprocess(seconds: float, seed: int) -> None:
             print(f"    {kind:9} {len(values):6,}  p50 {percentile(values, 50) * 1e3:6.2f} ms  "
                   f"p99 {percentile(values, 99) * 1e3:6.2f} ms  total a lower bound {capped[kind] / len(values):4.0%}  "
                   f"no result {empty[kind] / len(values):4.0%}")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def child_env() -> dict:

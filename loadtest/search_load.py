@@ -26,13 +26,8 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
+from loadtest.common import percentile  # noqa: E402
 from loadtest.products import QUERY_KINDS, query  # noqa: E402
-
-
-def percentile(values, q):
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q / 100 * len(ordered)))] if ordered else float("nan")
 
 
 class Load:

@@ -23,6 +23,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from loadtest.common import percentile  # noqa: E402
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
 
 import django  # noqa: E402
@@ -44,11 +46,6 @@ STORES = {
 }
 FIELDS = {"description": "benchmark product", "price": Decimal("12900.00"), "currency": "KRW",
           "category": "electronics", "attributes": {"color": "black", "weight_g": 52}}
-
-
-def percentile(values, q):
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q / 100 * len(ordered)))] if ordered else float("nan")
 
 
 def hammer(label: str, items: list, threads: int, operation) -> str:

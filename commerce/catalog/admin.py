@@ -22,6 +22,7 @@ from commerce.catalog.http.permissions import SELLER_ROLE
 from commerce.catalog.http.serializers import attribute_problems
 from commerce.catalog.models import Product, StockMovement
 from commerce.catalog.store import ProductDoc, product_store
+from commerce.shared.admin import ReadOnlyAdmin
 from commerce.shared.errors import DomainError
 
 SELLERS_GROUP = "sellers"
@@ -237,7 +238,7 @@ class ProductAdmin(admin.ModelAdmin):
 
 
 @admin.register(StockMovement)
-class StockMovementAdmin(admin.ModelAdmin):
+class StockMovementAdmin(ReadOnlyAdmin):
     """The stock ledger, read-only: a seller sees the movements of their own products."""
 
     list_display = ["created_at", "product", "kind", "on_hand_delta", "reserved_delta", "reason", "actor_id",
@@ -261,15 +262,6 @@ class StockMovementAdmin(admin.ModelAdmin):
         if obj is None or request.user.is_superuser:
             return True
         return Product.objects.filter(id=obj.product_id, seller_id=request.user.id).exists()
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
     def get_changelist(self, request, **kwargs):
         return PageChangeList

@@ -4,17 +4,7 @@ gateway token is not shown."""
 from django.contrib import admin
 
 from commerce.payments.models import Payment, PaymentMethod
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
+from commerce.shared.admin import ReadOnlyAdmin
 
 
 @admin.register(Payment)
