@@ -1,4 +1,4 @@
-"""WSGI entry point for gunicorn."""
+"""WSGI entry point for the web server (uWSGI, config/uwsgi.ini)."""
 import os
 
 from django.core.wsgi import get_wsgi_application

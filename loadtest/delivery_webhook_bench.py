@@ -1,5 +1,5 @@
 """Carrier webhook benchmark: how many signed notifications per second POST /delivery/carrier-webhook
-takes, with real gunicorn and PostgreSQL; and how many bookings per second the carrier simulator
+takes, with the real web server (uWSGI) and PostgreSQL; and how many bookings per second the carrier simulator
 answers (it must never be the bottleneck).
 
     .venv/bin/python loadtest/delivery_webhook_bench.py [--deliveries 1000] [--concurrency 32] [--workers 4]
@@ -25,7 +25,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from loadtest.common import free_port, percentile  # noqa: E402
+from loadtest.common import free_port, percentile, web_server_argv  # noqa: E402
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
 
@@ -122,7 +122,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--deliveries", type=int, default=1000)
     parser.add_argument("--concurrency", type=int, default=32)
-    parser.add_argument("--workers", type=int, default=4, help="gunicorn sync workers")
+    parser.add_argument("--workers", type=int, default=4, help="uWSGI worker processes")
     parser.add_argument("--bookings", type=int, default=5000, help="bookings sent to the simulator")
     args = parser.parse_args()
 
@@ -132,13 +132,11 @@ def main() -> None:
     log_dir = ROOT / ".data"
     log_dir.mkdir(exist_ok=True)
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    bin_dir = Path(sys.executable).parent
     port, carrier_port = free_port(), free_port()
     with open(log_dir / "delivery-bench-web.log", "ab") as web_log, \
             open(log_dir / "delivery-bench-carrier.log", "ab") as carrier_log:
-        web = subprocess.Popen([str(bin_dir / "gunicorn"), "config.wsgi", "--bind", f"127.0.0.1:{port}",
-                                "--worker-class", "sync", "--workers", str(args.workers), "--no-control-socket"],
-                               env=env, cwd=ROOT, stdout=web_log, stderr=subprocess.STDOUT)
+        web = subprocess.Popen(web_server_argv(port, args.workers), env=env, cwd=ROOT, stdout=web_log,
+                               stderr=subprocess.STDOUT)
         carrier = subprocess.Popen([sys.executable, "-m", "simulators.carrier", "--port", str(carrier_port),
                                     "--manual", "--webhook-url", "http://127.0.0.1:9/"],
                                    env=env, cwd=ROOT, stdout=carrier_log, stderr=subprocess.STDOUT)
@@ -150,7 +148,7 @@ def main() -> None:
             latencies, statuses = asyncio.run(post_all(url, deliveries, args.concurrency))
             elapsed = time.perf_counter() - started
             print(f"webhooks: {len(latencies)} requests in {elapsed:.1f} s = {len(latencies) / elapsed:.0f}/s "
-                  f"({args.workers} gunicorn sync workers, {args.concurrency} in flight); statuses {statuses}")
+                  f"({args.workers} uWSGI workers, {args.concurrency} in flight); statuses {statuses}")
             print(f"  latency ms p50 {percentile(latencies, 50) * 1000:.1f}  p95 {percentile(latencies, 95) * 1000:.1f}"
                   f"  p99 {percentile(latencies, 99) * 1000:.1f}")
             done = Delivery.objects.filter(status="DELIVERED", version=4).count()

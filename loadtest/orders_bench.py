@@ -91,7 +91,7 @@ async def setup(host, buyers, products, concurrency):
 
 
 async def load(host, rate, seconds, product_ids, shoppers, seed):
-    """Open loop over plain asyncio streams, one connection per request as gunicorn's sync workers
+    """Open loop over plain asyncio streams, one connection per request as the web server's workers
     close them anyway: aiohttp cost about 1 ms of CPU per request, a fifth of what the server
     spends, and this process shares the box with it. A request's latency counts from when it was
     due, so a generator or server falling behind shows."""

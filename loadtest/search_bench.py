@@ -4,8 +4,8 @@ throughput and latency (over HTTP and in-process) and freshness through the real
     DJANGO_DEBUG=0 .venv/bin/python loadtest/search_bench.py [--products 1000000] [--store postgres]
 
 Runs against the local services of `make services` (PostgreSQL database `commerce`, Redis, and
-Cassandra when it is the product store); starts its own gunicorn (the Procfile's command, 4 sync
-workers, on a free port, without the access log) and its own Celery worker, so stop `make up`
+Cassandra when it is the product store); starts its own web server (the Procfile's command: uWSGI,
+``--web-workers`` workers, on a free port) and its own Celery worker, so stop `make up`
 first or at least do not mind sharing the two cores. Phases (``--phases``, in this order):
 
 load       products of ``loadtest/products.py`` (ids of their own per ``--seed``): identity and stock
@@ -19,9 +19,9 @@ memory     used_memory of the Redis server before the rebuild and after it (othe
            the server: the delta is the index), and where it goes, per key kind.
 inprocess  the query mix against ``commerce.search.query.search`` in this process, one caller.
 http       ``loadtest/search_load.py`` (asyncio, open model; ``--load-generator locust`` for
-           ``loadtest/search_locustfile.py``) against gunicorn: at ``--rate`` searches/s, then with
+           ``loadtest/search_locustfile.py``) against the web server: at ``--rate`` searches/s, then with
            ``--users`` callers back to back; req/s, p50, p99, failures, per query kind, and the CPU
-           of Redis, gunicorn and the load generator.
+           of Redis, the web server and the load generator.
 freshness  a Celery worker (-Q eventbus,catalog,search -c 2, with beat) and ``--update-rate``
            product renames/s through ``catalog.services.product_update`` for ``--update-seconds``;
            time from the update's commit until a search for its new name finds it.
@@ -34,7 +34,7 @@ Loading Cassandra through the store runs at about 640 products/s here, so 1M pro
 Cassandra keeps a deletion as a tombstone stamped with the server clock, which shadows every later
 write of the same ids (the store writes with the version as timestamp): after a Cassandra cleanup,
 load the next run with another ``--seed``. Results go to stdout; locust's CSVs and the worker's
-and gunicorn's logs to .data/search-bench/.
+and the web server's logs to .data/search-bench/.
 """
 from __future__ import annotations
 
@@ -58,7 +58,7 @@ from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from loadtest.common import free_port, percentile  # noqa: E402
+from loadtest.common import free_port, percentile, web_server_argv  # noqa: E402
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
 
@@ -363,7 +363,7 @@ def start(argv: list[str], log_name: str) -> subprocess.Popen:
 
 
 def stop(proc: subprocess.Popen) -> None:
-    """SIGTERM to the process itself (gunicorn and Celery then stop their children), its group if
+    """SIGTERM to the process itself (uWSGI and Celery then stop their children), its group if
     it takes longer than 30 s."""
     try:
         proc.send_signal(signal.SIGTERM)
@@ -373,14 +373,11 @@ def stop(proc: subprocess.Popen) -> None:
         proc.wait()
 
 
-def start_gunicorn(workers: int, worker_class: str = "sync", threads: int = 1) -> tuple[subprocess.Popen, str]:
+def start_web(workers: int) -> tuple[subprocess.Popen, str]:
     import urllib.request
 
     port = free_port()
-    bin_dir = Path(sys.executable).parent
-    proc = start([str(bin_dir / "gunicorn"), "config.wsgi", "--bind", f"127.0.0.1:{port}", "--worker-class",
-                  worker_class, "--workers", str(workers), "--threads", str(threads), "--no-control-socket"],
-                 "gunicorn.log")
+    proc = start(web_server_argv(port, workers), "web.log")
     host = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while True:
@@ -390,7 +387,7 @@ def start_gunicorn(workers: int, worker_class: str = "sync", threads: int = 1) -
         except OSError:
             if time.monotonic() > deadline or proc.poll() is not None:
                 stop(proc)
-                raise SystemExit(f"gunicorn did not answer on {host}; see {OUT / 'gunicorn.log'}") from None
+                raise SystemExit(f"the web server did not answer on {host}; see {OUT / 'web.log'}") from None
             time.sleep(0.3)
     return proc, host
 
@@ -436,7 +433,7 @@ def lean_load(host: str, label: str, rate: float, concurrency: int, seconds: int
 
 
 def _tree_cpu(pid: int) -> float:
-    """CPU seconds of a process and its children (gunicorn's workers), from /proc."""
+    """CPU seconds of a process and its children (the web server's workers), from /proc."""
     total = 0.0
     tick = os.sysconf("SC_CLK_TCK")
     for entry in Path("/proc").iterdir():
@@ -452,14 +449,14 @@ def _tree_cpu(pid: int) -> float:
 
 
 def http(args) -> None:
-    proc, host = start_gunicorn(args.web_workers, args.web_worker_class, args.web_threads)
+    proc, host = start_web(args.web_workers)
     try:
         # every worker imports the search view and opens its Redis connection on its first searches
         subprocess.run([sys.executable, str(ROOT / "loadtest" / "search_load.py"), "--host", host, "--rate", "0",
                         "--concurrency", str(2 * args.web_workers), "--seconds", "3"], check=True,
                        stdout=subprocess.DEVNULL)
-        print(f"http: load average before {os.getloadavg()[0]:.2f}; gunicorn {args.web_workers} "
-              f"{args.web_worker_class} workers; load generator {args.load_generator}")
+        print(f"http: load average before {os.getloadavg()[0]:.2f}; uWSGI {args.web_workers} "
+              f"workers; load generator {args.load_generator}")
         cpu, web = _redis_cpu(), _tree_cpu(proc.pid)
         if args.load_generator == "asyncio":
             lean_load(host, f"paced-{args.rate}", args.rate, 0, args.seconds, args.seed)
@@ -467,7 +464,7 @@ def http(args) -> None:
             locust(host, f"paced-{args.rate}", args.paced_users, args.rate / args.paced_users, args.seconds,
                    args.seed)
         print(f"    Redis CPU during the paced run: {(_redis_cpu() - cpu) / args.seconds:.0%} of one core; "
-              f"gunicorn {(_tree_cpu(proc.pid) - web) / args.seconds:.0%}")
+              f"uWSGI {(_tree_cpu(proc.pid) - web) / args.seconds:.0%}")
         if args.load_generator == "asyncio":
             lean_load(host, f"max-{args.users}", 0, args.users, args.seconds, args.seed + 1)
         else:
@@ -484,7 +481,7 @@ def freshness(args, count: int) -> None:
     searching = web = None
     if args.freshness_search_rate:
         # searches over HTTP meanwhile, so that index writes wait behind them as they would in production
-        web, host = start_gunicorn(args.web_workers, args.web_worker_class, args.web_threads)
+        web, host = start_web(args.web_workers)
         seconds = int(args.update_seconds + 90)
         (OUT / "load-during-freshness.json").unlink(missing_ok=True)
         searching = subprocess.Popen([sys.executable, str(ROOT / "loadtest" / "search_load.py"), "--host", host,
@@ -643,9 +640,7 @@ def main():
     parser.add_argument("--rate", type=int, default=500, help="offered searches/s in the paced locust run")
     parser.add_argument("--paced-users", type=int, default=50)
     parser.add_argument("--users", type=int, default=16, help="callers of the back-to-back locust run")
-    parser.add_argument("--web-workers", type=int, default=3, help="gunicorn sync workers (the Procfile: 3)")
-    parser.add_argument("--web-worker-class", default="sync", help="gunicorn worker class (the Procfile: sync)")
-    parser.add_argument("--web-threads", type=int, default=1, help="gunicorn --threads (gthread)")
+    parser.add_argument("--web-workers", type=int, default=3, help="uWSGI worker processes (the Procfile: 3)")
     parser.add_argument("--load-generator", choices=("asyncio", "locust"), default="asyncio",
                         help="loadtest/search_load.py (lean, open model) or loadtest/search_locustfile.py")
     parser.add_argument("--update-rate", type=float, default=20)

@@ -6,7 +6,7 @@ at a fixed offered rate (open model), from one asyncio process.
 Request n is due at start + n / rate whether or not earlier ones have answered, and its latency is
 counted from that moment, so a server that falls behind shows it in the percentiles instead of
 slowing the load down (no coordinated omission). With ``--rate 0`` it runs ``--concurrency`` callers
-back to back instead. Each request is a new connection (gunicorn's sync workers close it anyway),
+back to back instead. Each request is a new connection (the web server closes it anyway),
 written and read with plain asyncio streams: far less CPU per request than locust, which matters
 when the generator shares the server's cores. A response counts as failed unless it is 200 and
 its body has items, total and facets (one in ``--check-every`` bodies is fully decoded).

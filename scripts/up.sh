@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Run the whole shop locally: install what is missing, start PostgreSQL, Redis and Cassandra, migrate, then
-# run web (gunicorn), worker and beat (Celery) under honcho. Ctrl-C stops the three; the
+# run web (uWSGI), worker and beat (Celery) under honcho. Ctrl-C stops the three; the
 # databases keep running until `make down`.
 # Usage: scripts/up.sh   (PORT, WEB_CONCURRENCY, CELERY_CONCURRENCY may be set)
 set -euo pipefail
@@ -23,7 +23,7 @@ python manage.py sync_cassandra --database cassandra >/dev/null
 # the search index, if Redis has none (first run, or Redis restarted empty)
 echo "up: search index"
 python manage.py reindex --if-missing
-# Fills STATIC_ROOT (.data/static); gunicorn itself serves no static files (see README).
+# Fills STATIC_ROOT (.data/static), which WhiteNoise serves (see README).
 echo "up: collectstatic"
 python manage.py collectstatic --noinput >/dev/null
 

@@ -51,7 +51,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    # static files (admin, API docs) straight from gunicorn, with DEBUG off
+    # static files (admin, API docs) straight from the web server process, with DEBUG off
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -96,6 +96,9 @@ DATABASES = {
 # Parameters bound by the server, and statements run often on one connection prepared once
 # (psycopg prepares after 5 runs): PostgreSQL skips parsing and planning them again.
 DATABASES["default"]["OPTIONS"] = {"server_side_binding": env_bool("DATABASE_SERVER_SIDE_BINDING", True)}
+# Django's PostgreSQL backend, with a connection health check that polls the socket instead of
+# sending SELECT 1 before every request (commerce/shared/postgresql/base.py)
+DATABASES["default"]["ENGINE"] = "commerce.shared.postgresql"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Cassandra (product documents): the local node of scripts/cassandra.sh. Replication is one JSON
@@ -118,7 +121,7 @@ DATABASES["cassandra"] = {
             # with the asyncio reactor, protocol v5 framing broke long full scans (CRC mismatch on a
             # header after ~49,000 rows, see docs/search.md); v4 scans cleanly
             "protocol_version": 4,
-            # connect on first use, after gunicorn/Celery have forked their workers
+            # connect on first use, after uWSGI/Celery have forked their workers
             "lazy_connect": True,
             "retry_connect": True,
             "connect_timeout": 5,

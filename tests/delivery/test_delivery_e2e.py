@@ -1,5 +1,5 @@
 """The whole delivery path with real processes: a Celery worker (with beat) relays OrderConfirmed
-to the delivery handler and books at the carrier simulator, whose signed webhooks reach gunicorn
+to the delivery handler and books at the carrier simulator, whose signed webhooks reach the web server (uWSGI)
 and move the delivery on; the buyer reads it over HTTP."""
 import uuid
 
@@ -24,7 +24,7 @@ TIMEOUT = 60  # the machine is shared: generous
 
 @pytest.fixture(scope="module")
 def stack(django_db_setup, django_db_blocker):
-    """gunicorn, a worker (queues eventbus and delivery, with beat) and the simulator, wired together."""
+    """The web server (uWSGI), a worker (queues eventbus and delivery, with beat) and the simulator, wired together."""
     with django_db_blocker.unblock():
         redis.Redis.from_url(settings.CELERY_BROKER_URL).flushdb()
         port = free_port()

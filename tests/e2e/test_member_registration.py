@@ -1,4 +1,4 @@
-"""The whole chain with real processes: gunicorn serves the API, a Celery worker (with beat) relays
+"""The whole chain with real processes: uWSGI serves the API, a Celery worker (with beat) relays
 the outbox, and a subscriber registered for the test sees the new member."""
 import json
 import urllib.error

@@ -1,4 +1,4 @@
-"""The order saga end to end over HTTP: gunicorn, real Celery workers relaying every event, the
+"""The order saga end to end over HTTP: uWSGI, real Celery workers relaying every event, the
 payment gateway and carrier simulators as separate processes, PostgreSQL and Redis.
 
 The stack is started once for the module; every test makes its own members and products."""

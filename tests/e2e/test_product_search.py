@@ -1,4 +1,4 @@
-"""A product created over HTTP becomes searchable over HTTP: gunicorn, the outbox, a real Celery
+"""A product created over HTTP becomes searchable over HTTP: uWSGI, the outbox, a real Celery
 worker relaying to the search handlers, Redis."""
 import json
 import urllib.error

@@ -1,4 +1,4 @@
-"""Start the real programs (Celery worker, gunicorn) as child processes against the test
+"""Start the real programs (Celery worker, the uWSGI web server) as child processes against the test
 database, wait until they answer, and stop or kill them."""
 from __future__ import annotations
 
@@ -91,7 +91,8 @@ def free_port() -> int:
 
 
 def start_web(port: int, **env: str) -> Child:
-    args = [str(BIN / "gunicorn"), "config.wsgi", "-b", f"127.0.0.1:{port}", "-w", "2"]
+    args = [str(BIN / "uwsgi"), "--ini", str(ROOT / "config" / "uwsgi.ini"), "--http-socket", f"127.0.0.1:{port}",
+            "--processes", "2"]
     child = Child(args, child_env(**env), "web")
 
     def answers() -> bool:
@@ -102,5 +103,5 @@ def start_web(port: int, **env: str) -> Child:
             assert child.alive(), child.tail()
             return False
 
-    wait_until(answers, timeout=30, what="gunicorn to listen")
+    wait_until(answers, timeout=30, what="the web server to listen")
     return child

@@ -1,0 +1,1 @@
+"""Django's PostgreSQL backend with a connection health check that sends no query (see base.py)."""
