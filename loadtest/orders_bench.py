@@ -32,6 +32,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import aiohttp
+import uvloop
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -91,10 +92,11 @@ async def setup(host, buyers, products, concurrency):
 
 
 async def load(host, rate, seconds, product_ids, shoppers, seed):
-    """Open loop over plain asyncio streams, one connection per request as the web server's workers
-    close them anyway: aiohttp cost about 1 ms of CPU per request, a fifth of what the server
-    spends, and this process shares the box with it. A request's latency counts from when it was
-    due, so a generator or server falling behind shows."""
+    """Open loop over plain asyncio streams on uvloop's event loop, one connection per request as
+    the web server's workers close them anyway. CPU per request here: aiohttp about 1 ms, these
+    streams on asyncio's own loop 0.6 ms, on uvloop 0.45 ms; this process shares the box with the
+    server. A request's latency counts from when it was due, so a generator or server falling
+    behind shows."""
     target = urlsplit(host)
     rng = random.Random(seed)
     latencies: list[float] = []
@@ -201,8 +203,8 @@ def main():
             args.setup_file.write_text(json.dumps({"products": product_ids, "shoppers": shoppers}))
 
     if args.warmup > 0:
-        asyncio.run(load(args.host, args.rate, args.warmup, product_ids, shoppers, args.seed + 1))
-    latencies, statuses, accepted, sent_for, elapsed = asyncio.run(
+        uvloop.run(load(args.host, args.rate, args.warmup, product_ids, shoppers, args.seed + 1))
+    latencies, statuses, accepted, sent_for, elapsed = uvloop.run(
         load(args.host, args.rate, args.seconds, product_ids, shoppers, args.seed))
     ms = [v * 1000 for v in latencies]
     print(f"POST /order/process-order: offered {len(latencies)} at {len(latencies) / sent_for:.0f}/s; "
