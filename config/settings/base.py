@@ -64,6 +64,9 @@ MIDDLEWARE = [
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
 APPEND_SLASH = False
+# plain requests to the hottest endpoints answered around the middleware and DRF
+# (commerce/shared/http/fastpath.py, wired in config/wsgi.py); 0 sends everything the full way
+WEB_FAST_PATHS = env_bool("WEB_FAST_PATHS", True)
 
 TEMPLATES = [
     {

@@ -257,9 +257,9 @@ _PLAINLY_VALID = 3
 def test_the_lean_body_check_accepts_only_what_the_serializer_accepts_unchanged(index):
     data = _BODIES[index]
     from commerce.orders.http.serializers import OrderPlaceSerializer
-    from commerce.orders.http.views import _plain_order
+    from commerce.orders.http.views import plain_order
 
-    lean = _plain_order(data)
+    lean = plain_order(data)
     serializer = OrderPlaceSerializer(data=data)
     if lean is not None:
         assert serializer.is_valid(), serializer.errors

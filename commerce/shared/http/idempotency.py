@@ -13,7 +13,12 @@ IDEMPOTENCY_KEY_MAX = 200  # the key columns of the contexts that store them are
 
 def idempotency_key(request) -> str | None:
     """The request's key, None without one; 400 when it is empty, too long or not printable."""
-    key = request.headers.get(IDEMPOTENCY_HEADER)
+    return idempotency_key_checked(request.headers.get(IDEMPOTENCY_HEADER))
+
+
+def idempotency_key_checked(key: str | None) -> str | None:
+    """The header's value as a key (None stays None); ``ValidationFailed`` when it is empty, too
+    long or not printable."""
     if key is None:
         return None
     if not 1 <= len(key) <= IDEMPOTENCY_KEY_MAX or not key.isprintable():
