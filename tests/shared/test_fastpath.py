@@ -98,6 +98,16 @@ def test_anything_not_plain_goes_the_full_way_with_its_body(app, full, env):
     assert full.bodies == [sent]
 
 
+def test_a_body_over_the_upload_limit_goes_the_full_way(full, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 10
+    app = FastPaths(full, {("POST", "/fast"): echo})
+
+    assert call(app, environ())[0] == "299 Full"
+
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = None  # no limit
+    assert call(FastPaths(full, {("POST", "/fast"): echo}), environ())[0] == "201 Created"
+
+
 def test_a_handler_that_returns_none_or_raises_a_domain_error_hands_the_request_over(full):
     def mine_not(request):
         return None

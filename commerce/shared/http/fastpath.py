@@ -144,7 +144,8 @@ class FastPaths:
             length = int(environ.get("CONTENT_LENGTH") or 0)
         except ValueError:
             return None
-        if not 0 < length <= settings.DATA_UPLOAD_MAX_MEMORY_SIZE:
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        if length <= 0 or (limit is not None and length > limit):
             return None
         body = environ["wsgi.input"].read(length)
         environ["wsgi.input"] = io.BytesIO(body)
