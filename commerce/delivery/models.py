@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import uuid
 
+from django.contrib.postgres.indexes import BrinIndex
 from django.db import models
 from django.db.models.functions import Now
 
@@ -112,6 +113,8 @@ class CarrierEvent(models.Model):
 
     class Meta:
         db_table = "delivery_carrier_event"
+        # pruning by age (services.carrier_events_prune): rows arrive in received_at order
+        indexes = [BrinIndex(fields=["received_at"], name="delivery_carrier_event_brin")]
 
     def __str__(self) -> str:
         return f"{self.event_id}: {self.status} ({self.outcome})"

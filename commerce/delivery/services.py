@@ -374,3 +374,19 @@ def carrier_work_rejected(work: CarrierWork, *, error: str) -> None:
                            reason=f"{CARRIER_REJECTED}: {error}"[:200])
         else:
             delivery.save(update_fields=["carrier_todo", "carrier_due_at", "carrier_error"])
+
+
+def carrier_events_prune(*, older_than: timedelta | None = None, chunk: int = 10_000) -> int:
+    """Delete the carrier events taken in before the retention (``DELIVERY
+    ["CARRIER_EVENT_RETENTION_DAYS"]``), in chunks; returns how many. Their rows only recognise
+    repeats: a repeat of a forgotten event is still refused, as stale, because the delivery has
+    moved past (or is at) its status."""
+    cutoff = timezone.now() - (older_than or timedelta(days=settings.DELIVERY["CARRIER_EVENT_RETENTION_DAYS"]))
+    deleted = 0
+    while True:
+        with connection.cursor() as cursor:
+            cursor.execute("DELETE FROM delivery_carrier_event WHERE event_id IN (SELECT event_id FROM"
+                           " delivery_carrier_event WHERE received_at < %s LIMIT %s)", [cutoff, chunk])
+            deleted += cursor.rowcount
+            if cursor.rowcount < chunk:
+                return deleted

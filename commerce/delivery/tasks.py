@@ -6,6 +6,7 @@ import logging
 from celery import shared_task
 from django.db import connection, transaction
 
+from commerce.delivery import services
 from commerce.delivery.carrier_sync import carrier_sync
 
 log = logging.getLogger(__name__)
@@ -16,6 +17,11 @@ QUEUE = "delivery"
 @shared_task(name="delivery.carrier_sync", ignore_result=True)
 def carrier_sync_task() -> None:
     carrier_sync()
+
+
+@shared_task(name="delivery.carrier_events_prune", ignore_result=True)
+def carrier_events_prune_task() -> int:
+    return services.carrier_events_prune()
 
 
 def _send_kick() -> None:

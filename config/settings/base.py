@@ -296,6 +296,11 @@ DELIVERY = {
     "CARRIER_LEASE_SECONDS": float(env("CARRIER_LEASE_SECONDS", "30.0")),
     "CARRIER_SYNC_BATCH": env_int("CARRIER_SYNC_BATCH", 50),
     "CARRIER_SYNC_MAX_SECONDS": float(env("CARRIER_SYNC_MAX_SECONDS", "20.0")),
+    # carrier event ids kept to recognise repeated webhooks; older ones are deleted hourly
+    "CARRIER_EVENT_RETENTION_DAYS": env_int("CARRIER_EVENT_RETENTION_DAYS", 30),
+}
+CELERY_BEAT_SCHEDULE["delivery-carrier-events-prune"] = {
+    "task": "delivery.carrier_events_prune", "schedule": 3600.0, "options": {"queue": "delivery", "expires": 600},
 }
 CELERY_BEAT_SCHEDULE["delivery-carrier-sync"] = {
     "task": "delivery.carrier_sync", "schedule": float(env("CARRIER_SYNC_INTERVAL_SECONDS", "2.0")),
