@@ -75,9 +75,11 @@ def member_login(*, email: str, password: str) -> IssuedToken:
 
 
 def member_logout(*, token_digest: str) -> None:
-    """Revoke one token: it stops working at once."""
+    """Revoke one token: it stops working at once. 503 when the token cache cannot be reached
+    (nothing is revoked then)."""
+    tokens.forget_before_revoking([token_digest])
     get_token_model().objects.filter(digest=token_digest).delete()
-    tokens.forget_now_and_after_commit([token_digest])
+    tokens.forget_after_commit([token_digest])
 
 
 def member_update(
@@ -109,11 +111,14 @@ def member_update(
     if not changed:
         return member
 
+    live = get_token_model().objects.filter(user=member)
+    if "password" in changed:
+        # the other tokens are revoked: 503, and no change at all, when the cache is unreachable
+        tokens.forget_before_revoking(live.values_list("digest", flat=True))
     with transaction.atomic():
         member.save(update_fields=[*changed, "updated_at"])
-        live = get_token_model().objects.filter(user=member)
         digests = list(live.values_list("digest", flat=True))
         if "password" in changed:
             live.exclude(digest=current_token_digest).delete()
-    tokens.forget_now_and_after_commit(digests)  # the others pick up the new name
+        tokens.forget_after_commit(digests)  # the tokens left pick up the new name
     return member

@@ -26,6 +26,7 @@ from django.utils import timezone
 from knox.models import get_token_model
 
 from commerce.members.models import Member
+from commerce.shared.errors import Unavailable
 
 log = logging.getLogger(__name__)
 
@@ -105,9 +106,28 @@ def forget(digests: Iterable[str]) -> None:
         _redis().delete(*keys)
 
 
-def forget_now_and_after_commit(digests: Iterable[str]) -> None:
-    """Revocation: forget at once, and again after the caller's commit, because a request that
-    ran in between may have remembered the token from the not yet committed rows."""
+def forget_before_revoking(digests: Iterable[str]) -> None:
+    """Revocation, first step, before the tokens' rows change: forget them, or raise
+    ``Unavailable`` (503) when the cache cannot be reached, so that nothing is revoked by half (a
+    token the cache still held would keep working until its entry expires)."""
+    try:
+        forget(digests)
+    except redis.RedisError as exc:
+        log.warning("members: token cache unavailable (%s); revocation refused", exc)
+        raise Unavailable("Tokens cannot be revoked right now; try again shortly.") from exc
+
+
+def forget_after_commit(digests: Iterable[str]) -> None:
+    """Revocation, second step: forget the tokens again once the caller's transaction commits (a
+    request that ran in between may have remembered them from the not yet committed rows). If
+    the cache is gone by then, the entries expire within ``MEMBERS_TOKEN_CACHE_SECONDS``."""
     digests = list(digests)
-    forget(digests)
-    transaction.on_commit(lambda: forget(digests))
+
+    def again() -> None:
+        try:
+            forget(digests)
+        except redis.RedisError as exc:
+            log.warning("members: token cache unavailable after a revocation (%s); its entries expire"
+                        " within %s s", exc, settings.MEMBERS_TOKEN_CACHE_SECONDS)
+
+    transaction.on_commit(again)

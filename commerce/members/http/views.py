@@ -74,7 +74,8 @@ class MemberLogoutApi(APIView):
     @extend_schema(
         operation_id="member_logout", summary="Log out: revoke the token of this request", tags=TAGS,
         request=None,
-        responses={204: OpenApiResponse(description="Token revoked."), **problem_responses(401)},
+        responses={204: OpenApiResponse(description="Token revoked."), **problem_responses(
+            401, 503, descriptions={503: "The token cache is unreachable: nothing was revoked; try again."})},
     )
     def post(self, request):
         services.member_logout(token_digest=request.auth.digest)
@@ -95,7 +96,9 @@ class MemberDetailApi(APIView):
         description="A new `password` needs the correct `currentPassword`, else 400 with "
                     "`errors.currentPassword`. Changing the password revokes every other token.",
         request=MemberUpdateSerializer,
-        responses={200: MemberSerializer, **problem_responses(400, 401, 404, 415)},
+        responses={200: MemberSerializer, **problem_responses(
+            400, 401, 404, 415, 503,
+            descriptions={503: "A password change while the token cache is unreachable: nothing was changed."})},
     )
     def put(self, request, userId: UUID):  # noqa: N803
         serializer = MemberUpdateSerializer(data=request.data)
