@@ -4,7 +4,9 @@ from __future__ import annotations
 import uuid
 
 import pytest
+from django.core import signals
 from django.core.cache import cache
+from django.db import close_old_connections
 from knox.models import get_token_model
 from rest_framework.test import APIClient
 
@@ -17,6 +19,18 @@ def _clean_cache():
     cache.clear()
     yield
     cache.clear()
+
+
+@pytest.fixture
+def connections_stay_open():
+    """For tests that call a WSGI application directly: as Django's test client does, the request
+    signals must not close the test's database connections (its transaction, and Cassandra's,
+    which the test may not touch)."""
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    yield
+    signals.request_started.connect(close_old_connections)
+    signals.request_finished.connect(close_old_connections)
 
 
 @pytest.fixture

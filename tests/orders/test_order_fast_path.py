@@ -8,8 +8,6 @@ import json
 import uuid
 
 import pytest
-from django.core import signals
-from django.db import close_old_connections
 
 from commerce.members import tokens
 from commerce.orders.models import Order
@@ -17,18 +15,8 @@ from commerce.shared.http.fastpath import FastPaths
 from config.wsgi import application
 from tests.orders.conftest import published
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("connections_stay_open")]
 
-
-@pytest.fixture(autouse=True)
-def _connections_stay_open():
-    """As Django's test client does: the request signals must not close the test's connections
-    (its transaction, and Cassandra's, which this test may not touch)."""
-    signals.request_started.disconnect(close_old_connections)
-    signals.request_finished.disconnect(close_old_connections)
-    yield
-    signals.request_started.connect(close_old_connections)
-    signals.request_finished.connect(close_old_connections)
 
 URL = "/order/process-order"
 

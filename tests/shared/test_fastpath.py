@@ -12,6 +12,8 @@ from django.core import signals
 from commerce.shared.errors import ValidationFailed
 from commerce.shared.http.fastpath import FastPaths, FastResponse, render_json
 
+pytestmark = pytest.mark.usefixtures("connections_stay_open")
+
 BODY = {"name": "Ünïcode \u2028 line", "n": 1}
 
 

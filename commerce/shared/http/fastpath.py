@@ -46,7 +46,6 @@ _ACCEPTS = (None, "*/*", "application/json")
 @dataclass(frozen=True)
 class FastRequest:
     environ: dict
-    body: bytes
     data: object  # the decoded JSON body
 
     def header(self, name: str) -> str | None:
@@ -97,7 +96,7 @@ class FastPaths:
 
     def __init__(self, app, routes: Mapping[tuple[str, str], Handler]):
         self.app = app
-        usable = (getattr(settings, "WEB_FAST_PATHS", True) and not settings.SECURE_SSL_REDIRECT
+        usable = (settings.WEB_FAST_PATHS and not settings.SECURE_SSL_REDIRECT
                   and not settings.SECURE_HSTS_SECONDS and not settings.USE_X_FORWARDED_HOST)
         self.routes = dict(routes) if usable else {}
         self.headers = middleware_headers()
@@ -154,4 +153,4 @@ class FastPaths:
             data = json.loads(body.decode("utf-8"), parse_constant=_reject_constant)
         except ValueError:
             return None
-        return FastRequest(environ, body, data)
+        return FastRequest(environ, data)
