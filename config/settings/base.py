@@ -96,9 +96,15 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
-# Parameters bound by the server, and statements run often on one connection prepared once
-# (psycopg prepares after 5 runs): PostgreSQL skips parsing and planning them again.
-DATABASES["default"]["OPTIONS"] = {"server_side_binding": env_bool("DATABASE_SERVER_SIDE_BINDING", True)}
+# Parameters bound by the server, and a statement run DATABASE_PREPARE_THRESHOLD times on one
+# connection is prepared there (psycopg), so PostgreSQL stops parsing and planning it on every run.
+# Django turns psycopg's preparing off unless prepare_threshold is set (for transaction-mode
+# connection poolers such as PgBouncer before 1.21: set DATABASE_PREPARE_THRESHOLD=0 behind one).
+_prepare_threshold = env_int("DATABASE_PREPARE_THRESHOLD", 5)
+DATABASES["default"]["OPTIONS"] = {
+    "server_side_binding": env_bool("DATABASE_SERVER_SIDE_BINDING", True),
+    "prepare_threshold": _prepare_threshold or None,
+}
 # Django's PostgreSQL backend, with a connection health check that polls the socket instead of
 # sending SELECT 1 before every request (commerce/shared/postgresql/base.py)
 DATABASES["default"]["ENGINE"] = "commerce.shared.postgresql"
