@@ -100,10 +100,9 @@ DATABASES = {
 # connection is prepared there (psycopg), so PostgreSQL stops parsing and planning it on every run.
 # Django turns psycopg's preparing off unless prepare_threshold is set (for transaction-mode
 # connection poolers such as PgBouncer before 1.21: set DATABASE_PREPARE_THRESHOLD=0 behind one).
-_prepare_threshold = env_int("DATABASE_PREPARE_THRESHOLD", 5)
 DATABASES["default"]["OPTIONS"] = {
     "server_side_binding": env_bool("DATABASE_SERVER_SIDE_BINDING", True),
-    "prepare_threshold": _prepare_threshold or None,
+    "prepare_threshold": env_int("DATABASE_PREPARE_THRESHOLD", 5) or None,
 }
 # Django's PostgreSQL backend, with a connection health check that polls the socket instead of
 # sending SELECT 1 before every request (commerce/shared/postgresql/base.py)

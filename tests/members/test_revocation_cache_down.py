@@ -13,9 +13,14 @@ from commerce.members.models import Member
 pytestmark = pytest.mark.django_db
 
 
+def unreachable() -> redis.Redis:
+    """A client of a port nothing listens on: every call fails as with the cache down."""
+    return redis.Redis(port=1, socket_connect_timeout=0.2, socket_timeout=0.2)
+
+
 @pytest.fixture
 def cache_down(monkeypatch):
-    monkeypatch.setattr(tokens, "_client", redis.Redis(port=1, socket_connect_timeout=0.2, socket_timeout=0.2))
+    monkeypatch.setattr(tokens, "_client", unreachable())
 
 
 def test_logout_with_the_cache_down_is_a_503_and_revokes_nothing(member_client, member, cache_down):
@@ -27,7 +32,7 @@ def test_logout_with_the_cache_down_is_a_503_and_revokes_nothing(member_client, 
 
 
 def test_logout_works_again_once_the_cache_is_back(member_client, member, monkeypatch):
-    monkeypatch.setattr(tokens, "_client", redis.Redis(port=1, socket_connect_timeout=0.2, socket_timeout=0.2))
+    monkeypatch.setattr(tokens, "_client", unreachable())
     assert member_client.post("/member/logout").status_code == 503
     monkeypatch.setattr(tokens, "_client", None)
 
