@@ -1,5 +1,5 @@
 """WSGI entry point for the web server (uWSGI, config/uwsgi.ini): Django, with the fast path of
-the hottest endpoint in front of it (commerce/shared/http/fastpath.py)."""
+the hottest endpoints in front of it (commerce/shared/http/fastpath.py)."""
 import os
 
 from django.core.wsgi import get_wsgi_application
@@ -7,7 +7,11 @@ from django.core.wsgi import get_wsgi_application
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
 django_application = get_wsgi_application()
 
-from commerce.orders.http.fast import order_place_fast  # noqa: E402 - needs Django set up
+from commerce.delivery.http.fast import carrier_webhook_fast  # noqa: E402 - needs Django set up
+from commerce.orders.http.fast import order_place_fast  # noqa: E402
 from commerce.shared.http.fastpath import FastPaths  # noqa: E402
 
-application = FastPaths(django_application, {("POST", "/order/process-order"): order_place_fast})
+application = FastPaths(django_application, {
+    ("POST", "/order/process-order"): order_place_fast,
+    ("POST", "/delivery/carrier-webhook"): carrier_webhook_fast,
+})

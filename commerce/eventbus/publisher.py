@@ -60,21 +60,27 @@ def _kick_after_commit(connection, using: str) -> None:
         transaction.on_commit(signals.kick_relay, using=using, robust=True)
 
 
-def write_and_publish(statement: str, params: Sequence, events: Sequence[DomainEvent], *,
+def write_and_publish(statement: str | Sequence[str], params: Sequence, events: Sequence[DomainEvent], *,
                       using: str = "default") -> None:
     """Run one data-changing ``statement`` (an INSERT or UPDATE without RETURNING, ``%s``
     placeholders) and write ``events`` to the outbox in the same SQL statement, so both commit or
     neither does even outside ``transaction.atomic()``: for a hot path whose change is a single
     statement, this saves the transaction's own round trips (BEGIN, COMMIT) and Django's atomic
-    machinery. Inside an atomic block it joins that transaction like ``publish``."""
+    machinery. Inside an atomic block it joins that transaction like ``publish``.
+
+    Several statements (a sequence, ``params`` in their order) run side by side in that one SQL
+    statement, each as its own common table expression: they all see the database as it was
+    before it, so none may depend on another's change."""
     if not events:
         raise ValueError("write_and_publish needs at least one event")
     for event in events:
         if not event.name:
             raise TypeError(f"{type(event).__qualname__} has no event name")
     connection = connections[using]
+    statements = [statement] if isinstance(statement, str) else list(statement)
+    changes = ", ".join(f"change{n} AS ({sql})" for n, sql in enumerate(statements))
     values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s::jsonb)"] * len(events))
-    sql = (f"WITH change AS ({statement}) INSERT INTO eventbus_outbox (event_id, name, event_version,"
+    sql = (f"WITH {changes} INSERT INTO eventbus_outbox (event_id, name, event_version,"
            f" aggregate_id, aggregate_version, occurred_at, payload) VALUES {values}")
     outbox = [value for event in events for value in (
         event.event_id, event.name, event.version, str(event.aggregate_id), event.aggregate_version,

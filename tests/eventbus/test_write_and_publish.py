@@ -63,3 +63,14 @@ def test_inside_a_transaction_it_rolls_back_with_it_and_kicks_only_after_a_commi
         write_and_publish(INSERT, [uuid.uuid4(), "h", 3, "a", 3], [ProbeHappened(aggregate_id="a", seq=3)])
         assert kicks == []
     assert rows() == [3] and kicks == [1]
+
+
+def test_several_statements_run_in_the_one_statement_and_fail_together(kicks, unique_probe):
+    one, two = uuid.uuid4(), uuid.uuid4()
+    write_and_publish([INSERT, INSERT], [one, "h", 1, "a", 1, two, "h", 2, "a", 2],
+                      [ProbeHappened(aggregate_id="a", seq=1)])
+    assert rows() == [1, 2] and OutboxEvent.objects.count() == 1
+    with pytest.raises(IntegrityError):  # the second one conflicts: the first one's row goes too
+        write_and_publish([INSERT, INSERT], [uuid.uuid4(), "h", 3, "a", 3, two, "h", 4, "a", 4],
+                          [ProbeHappened(aggregate_id="a", seq=3)])
+    assert rows() == [1, 2] and OutboxEvent.objects.count() == 1 and kicks == [1]

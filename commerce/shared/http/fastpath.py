@@ -32,7 +32,7 @@ from http import HTTPStatus
 
 from django.conf import settings
 from django.core import signals
-from django.http.request import split_domain_port, validate_host
+from django.http.request import HttpHeaders, split_domain_port, validate_host
 
 from commerce.shared.errors import DomainError
 from commerce.shared.http.problems import PROBLEM_CONTENT_TYPE, problem_body
@@ -46,11 +46,17 @@ _ACCEPTS = (None, "*/*", "application/json")
 @dataclass(frozen=True)
 class FastRequest:
     environ: dict
-    data: object  # the decoded JSON body
+    body: bytes  # the raw body, as sent (a signature may cover it)
+    data: object  # the body decoded as JSON
 
     def header(self, name: str) -> str | None:
         """A request header by its HTTP name (``Idempotency-Key``)."""
         return self.environ.get("HTTP_" + name.upper().replace("-", "_"))
+
+    @property
+    def headers(self) -> HttpHeaders:
+        """Every request header, by case-insensitive name, as Django's ``request.headers``."""
+        return HttpHeaders(self.environ)
 
 
 @dataclass(frozen=True)
@@ -153,4 +159,4 @@ class FastPaths:
             data = json.loads(body.decode("utf-8"), parse_constant=_reject_constant)
         except ValueError:
             return None
-        return FastRequest(environ, data)
+        return FastRequest(environ, body, data)
