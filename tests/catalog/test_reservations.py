@@ -118,6 +118,9 @@ def test_cancelling_releases_and_completing_sells():
     apply(OrderCancelled(aggregate_id=cancelled.aggregate_id, aggregate_version=2))
     apply(OrderCompleted(aggregate_id=completed.aggregate_id, aggregate_version=3))
     assert (stock_of(a).on_hand, stock_of(a).reserved, stock_of(a).available) == (4, 0, 4)
+    statuses = dict(OrderStock.objects.values_list("order_id", "status"))
+    assert statuses == {uuid.UUID(cancelled.aggregate_id): OrderStock.RELEASED,
+                        uuid.UUID(completed.aggregate_id): OrderStock.SOLD}
     apply(OrderCancelled(aggregate_id=cancelled.aggregate_id, aggregate_version=2))  # redelivered
     apply(OrderFailed(aggregate_id=completed.aggregate_id, aggregate_version=4))  # too late: it is sold
     assert (stock_of(a).on_hand, stock_of(a).reserved) == (4, 0)
