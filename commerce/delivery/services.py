@@ -203,15 +203,28 @@ def delivery_cancel_for_order(*, order_id: UUID, reason: str) -> str:
 # --- from the carrier's webhooks ------------------------------------------------------------------
 
 
-_WEBHOOK_LOCK = ("SELECT status, version, tracking_number, failure_reason, carrier_todo, carrier_due_at,"
-                 " carrier_error, order_id, buyer_id FROM delivery_delivery WHERE id = %s FOR UPDATE")
+_WEBHOOK_READ = ("SELECT status, version, tracking_number, order_id, buyer_id,"
+                 " EXISTS (SELECT FROM delivery_carrier_event WHERE event_id = %s)"
+                 " FROM delivery_delivery WHERE id = %s")
 _WEBHOOK_SEEN = ("INSERT INTO delivery_carrier_event (event_id, delivery_id, status, outcome, received_at)"
                  " VALUES (%s, %s, %s, %s, now()) ON CONFLICT DO NOTHING RETURNING event_id")
-_WEBHOOK_MOVE = ("UPDATE delivery_delivery SET status = %s, version = %s, tracking_number = %s, failure_reason = %s,"
-                 " carrier_todo = %s, carrier_due_at = %s, carrier_error = %s, updated_at = %s WHERE id = %s")
+# Taken only if the row is still the one read (version and tracking number); every other column it
+# sets is computed from the row as it is then, so a concurrent booking answer (carrier_work_booked,
+# which does not bump the version) is kept. A booking still to send is done: the carrier has it.
+_WEBHOOK_MOVE = (
+    "UPDATE delivery_delivery SET status = %s, version = version + 1,"
+    " tracking_number = CASE WHEN tracking_number = '' THEN %s ELSE tracking_number END,"
+    " failure_reason = CASE WHEN %s THEN %s ELSE failure_reason END,"
+    f" carrier_due_at = CASE WHEN carrier_todo = '{CarrierTodo.SEND}' THEN NULL ELSE carrier_due_at END,"
+    f" carrier_error = CASE WHEN carrier_todo = '{CarrierTodo.SEND}' THEN '' ELSE carrier_error END,"
+    f" carrier_todo = CASE WHEN carrier_todo = '{CarrierTodo.SEND}' THEN '{CarrierTodo.NOTHING}'"
+    " ELSE carrier_todo END, updated_at = now()"
+    " WHERE id = %s AND version = %s AND tracking_number = %s RETURNING id")
+_WEBHOOK_MOVE_SEEN = ("INSERT INTO delivery_carrier_event (event_id, delivery_id, status, outcome, received_at)"
+                      f" SELECT %s, id, %s, '{CarrierEvent.APPLIED}', now() FROM change0")
 _WEBHOOK_HISTORY = ("INSERT INTO delivery_status_change (delivery_id, status, at, reason, carrier_event_id)"
-                    " VALUES (%s, %s, %s, %s, %s)")
-_WEBHOOK_TRACKING = "UPDATE delivery_delivery SET tracking_number = %s WHERE id = %s"
+                    " SELECT id, %s, %s, %s, %s FROM change0")
+_WEBHOOK_TRACKING = "UPDATE delivery_delivery SET tracking_number = %s WHERE id = %s AND tracking_number = ''"
 
 
 def delivery_apply_carrier_update(update: CarrierUpdate) -> str:
@@ -219,55 +232,63 @@ def delivery_apply_carrier_update(update: CarrierUpdate) -> str:
     the delivery is final), ``duplicate`` (this event id was seen) or ``unknown_delivery``.
 
     Every carrier step of every order comes through here (three or more webhooks per order), so
-    it is plain SQL, planned once per connection: lock the delivery, record the event id, then
-    the change, its history row and ``DeliveryStatusChanged`` in one statement. What it writes
-    is what ``_change_status`` writes (the ORM version cost over half of the web request)."""
+    it is plain SQL and needs no transaction of its own: one read (the delivery, and whether this
+    event id was seen), then one statement that moves the delivery if it is still as read and in
+    the same breath records the event id, the history row and ``DeliveryStatusChanged``. If the
+    delivery changed in between (a concurrent copy of this event or another step), nothing was
+    written and it starts over from the read; each lost race means the delivery moved, which it
+    does only a few times. What it writes is what ``_change_status`` writes (the ORM version cost
+    over half of the web request; the locked transaction after it five round trips instead of two)."""
     try:
         delivery_id = UUID(update.shipment_key)
     except ValueError:
         delivery_id = None
-    with transaction.atomic(), connection.cursor() as cursor:
+    while True:
         row = None
         if delivery_id is not None:
-            cursor.execute(_WEBHOOK_LOCK, [delivery_id])
-            row = cursor.fetchone()
+            with connection.cursor() as cursor:
+                cursor.execute(_WEBHOOK_READ, [update.event_id, delivery_id])
+                row = cursor.fetchone()
         if row is None:
-            outcome = CarrierEvent.UNKNOWN
-        elif moves_forward(row[0], update.status):
-            outcome = CarrierEvent.APPLIED
-        else:
-            outcome = CarrierEvent.STALE
-        # with the delivery locked, a concurrent copy of this event waits above and then conflicts
-        cursor.execute(_WEBHOOK_SEEN, [update.event_id, delivery_id if row else None, update.status, outcome])
-        if cursor.fetchone() is None:
+            outcome = _record_seen(update, None, CarrierEvent.UNKNOWN)
+            if outcome == CarrierEvent.UNKNOWN:
+                log.warning("delivery: carrier event %s for unknown shipment %s", update.event_id,
+                            update.shipment_key)
+            return outcome
+        status, version, tracking, order_id, buyer_id, seen = row
+        if seen:
             return "duplicate"
-        if row is None:
-            log.warning("delivery: carrier event %s for unknown shipment %s", update.event_id, update.shipment_key)
+        if not moves_forward(status, update.status):  # so the update is not REQUESTED, which ranks lowest
+            outcome = _record_seen(update, delivery_id, CarrierEvent.STALE)
+            if outcome == CarrierEvent.STALE and update.tracking_number and not tracking:
+                with connection.cursor() as cursor:
+                    cursor.execute(_WEBHOOK_TRACKING, [update.tracking_number, delivery_id])
             return outcome
-        status, version, tracking, failure_reason, todo, due_at, carrier_error, order_id, buyer_id = row
-        learned_tracking = bool(update.tracking_number and not tracking)
-        if learned_tracking:
-            tracking = update.tracking_number
-        if outcome == CarrierEvent.STALE:
-            if learned_tracking:
-                cursor.execute(_WEBHOOK_TRACKING, [tracking, delivery_id])
-            return outcome
-        if update.status != DeliveryStatus.REQUESTED and todo == CarrierTodo.SEND:
-            # the carrier has it (the webhook beat our booking's answer): nothing left to send
-            todo, due_at, carrier_error = CarrierTodo.NOTHING, None, ""
-        reason = update.reason[:200]
-        if update.status == DeliveryStatus.FAILED:
-            failure_reason = reason
-        at = update.occurred_at or timezone.now()
-        event = DeliveryStatusChanged(
-            aggregate_id=str(delivery_id), aggregate_version=version + 1, order_id=str(order_id),
-            buyer_id=str(buyer_id), status=update.status, tracking_number=tracking, reason=reason, at=at)
-        write_and_publish(
-            [_WEBHOOK_MOVE, _WEBHOOK_HISTORY],
-            [update.status, version + 1, tracking, failure_reason, todo, due_at, carrier_error, timezone.now(),
-             delivery_id, delivery_id, update.status, at, reason, update.event_id],
-            [event])
-    return outcome
+        if _move(update, delivery_id, version, tracking, order_id, buyer_id):
+            return CarrierEvent.APPLIED
+
+
+def _record_seen(update: CarrierUpdate, delivery_id: UUID | None, outcome: str) -> str:
+    with connection.cursor() as cursor:
+        cursor.execute(_WEBHOOK_SEEN, [update.event_id, delivery_id, update.status, outcome])
+        return outcome if cursor.fetchone() is not None else "duplicate"
+
+
+def _move(update: CarrierUpdate, delivery_id: UUID, version: int, tracking: str, order_id, buyer_id) -> bool:
+    """The delivery takes ``update`` if it is still at ``version`` with ``tracking``: True if it did."""
+    reason = update.reason[:200]
+    at = update.occurred_at or timezone.now()
+    event = DeliveryStatusChanged(
+        aggregate_id=str(delivery_id), aggregate_version=version + 1, order_id=str(order_id),
+        buyer_id=str(buyer_id), status=update.status, tracking_number=tracking or update.tracking_number,
+        reason=reason, at=at)
+    failed = update.status == DeliveryStatus.FAILED
+    return write_and_publish(
+        [_WEBHOOK_MOVE, _WEBHOOK_MOVE_SEEN, _WEBHOOK_HISTORY],
+        [update.status, update.tracking_number, failed, reason, delivery_id, version, tracking,
+         update.event_id, update.status,
+         update.status, at, reason, update.event_id],
+        [event], when=0)
 
 
 # --- staff ----------------------------------------------------------------------------------------

@@ -61,16 +61,19 @@ def _kick_after_commit(connection, using: str) -> None:
 
 
 def write_and_publish(statement: str | Sequence[str], params: Sequence, events: Sequence[DomainEvent], *,
-                      using: str = "default") -> None:
-    """Run one data-changing ``statement`` (an INSERT or UPDATE without RETURNING, ``%s``
-    placeholders) and write ``events`` to the outbox in the same SQL statement, so both commit or
-    neither does even outside ``transaction.atomic()``: for a hot path whose change is a single
-    statement, this saves the transaction's own round trips (BEGIN, COMMIT) and Django's atomic
-    machinery. Inside an atomic block it joins that transaction like ``publish``.
+                      when: int | None = None, using: str = "default") -> bool:
+    """Run one data-changing ``statement`` (an INSERT or UPDATE, ``%s`` placeholders) and write
+    ``events`` to the outbox in the same SQL statement, so both commit or neither does even
+    outside ``transaction.atomic()``: for a hot path whose change is a single statement, this
+    saves the transaction's own round trips (BEGIN, COMMIT) and Django's atomic machinery. Inside
+    an atomic block it joins that transaction like ``publish``.
 
     Several statements (a sequence, ``params`` in their order) run side by side in that one SQL
-    statement, each as its own common table expression: they all see the database as it was
-    before it, so none may depend on another's change."""
+    statement, each as its own common table expression named ``change0``, ``change1``...: they
+    all see the database as it was before it, so none may depend on another's change, but one may
+    read the rows an earlier one returns (``SELECT ... FROM change0``). With ``when=n`` the events
+    are written only if statement ``n`` returned a row (an UPDATE guarded by a version, say), and
+    statements reading its rows then write nothing either. Returns whether the events were written."""
     if not events:
         raise ValueError("write_and_publish needs at least one event")
     for event in events:
@@ -78,16 +81,24 @@ def write_and_publish(statement: str | Sequence[str], params: Sequence, events: 
             raise TypeError(f"{type(event).__qualname__} has no event name")
     connection = connections[using]
     statements = [statement] if isinstance(statement, str) else list(statement)
+    if when is not None and not 0 <= when < len(statements):
+        raise ValueError(f"when={when}: there is no statement {when}")
     changes = ", ".join(f"change{n} AS ({sql})" for n, sql in enumerate(statements))
     values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s::jsonb)"] * len(events))
+    rows = f"VALUES {values}" if when is None else (
+        f"SELECT * FROM (VALUES {values}) AS event WHERE EXISTS (SELECT FROM change{when})")
     sql = (f"WITH {changes} INSERT INTO eventbus_outbox (event_id, name, event_version,"
-           f" aggregate_id, aggregate_version, occurred_at, payload) VALUES {values}")
+           f" aggregate_id, aggregate_version, occurred_at, payload) {rows}")
     outbox = [value for event in events for value in (
         event.event_id, event.name, event.version, str(event.aggregate_id), event.aggregate_version,
         event.occurred_at, codec.encode(event))]
     with connection.cursor() as cursor:
         cursor.execute(sql, [*params, *outbox])
+        written = cursor.rowcount > 0
+    if not written:
+        return False
     if connection.in_atomic_block:
         _kick_after_commit(connection, using)
     else:
         signals.kick_relay()
+    return True

@@ -74,3 +74,21 @@ def test_several_statements_run_in_the_one_statement_and_fail_together(kicks, un
         write_and_publish([INSERT, INSERT], [uuid.uuid4(), "h", 3, "a", 3, two, "h", 4, "a", 4],
                           [ProbeHappened(aggregate_id="a", seq=3)])
     assert rows() == [1, 2] and OutboxEvent.objects.count() == 1 and kicks == [1]
+
+
+def test_with_when_the_events_and_the_dependent_statements_wait_for_the_guarding_change(kicks):
+    guarded_insert = ("INSERT INTO probe_effect (event_id, handler, seq, aggregate_id, aggregate_version)"
+                      " SELECT %s, 'h', %s, 'a', 1 WHERE %s RETURNING seq")
+    follower = ("INSERT INTO probe_effect (event_id, handler, seq, aggregate_id, aggregate_version)"
+                " SELECT %s, 'follower', seq + 100, 'a', 1 FROM change0")
+    refused = ProbeHappened(aggregate_id="a", seq=1)
+    assert write_and_publish([guarded_insert, follower], [uuid.uuid4(), 1, False, uuid.uuid4()], [refused],
+                             when=0) is False
+    assert rows() == [] and OutboxEvent.objects.count() == 0 and kicks == []
+    taken = ProbeHappened(aggregate_id="a", seq=2)
+    assert write_and_publish([guarded_insert, follower], [uuid.uuid4(), 2, True, uuid.uuid4()], [taken],
+                             when=0) is True
+    assert rows() == [2, 102]
+    assert list(OutboxEvent.objects.values_list("event_id", flat=True)) == [taken.event_id] and kicks == [1]
+    with pytest.raises(ValueError):
+        write_and_publish(INSERT, [uuid.uuid4(), "h", 3, "a", 3], [taken], when=1)
