@@ -4,9 +4,12 @@ The shop books shipments here (idempotent by the shop's shipment key) and can ca
 they leave; each shipment then moves ``SHIPPED`` -> ``IN_TRANSIT`` -> ``DELIVERED`` on a clock,
 and every step is told to the shop by a signed webhook (HMAC-SHA256 of the raw body with a shared
 secret, header ``X-Carrier-Signature: sha256=<hex>``), retried with backoff until the shop
-answers 2xx. Control endpoints under ``/_control/`` let tests make the carrier slow, failing or
-unreachable, fail a shipment, send or resend a given notification, and read its records. All
-state is in memory. Usage and endpoints: simulators/README.md, section "Carrier".
+answers 2xx. Webhooks go out on plain asyncio streams, one ``Connection: close`` POST per
+connection (the shop's uWSGI closes every connection anyway, and a client library's pooling and
+parsing cost more CPU per webhook than the carrier can spare under load). Control endpoints
+under ``/_control/`` let tests make the carrier slow, failing or unreachable, fail a shipment,
+send or resend a given notification, and read its records. All state is in memory. Usage and
+endpoints: simulators/README.md, section "Carrier".
 
     python -m simulators.carrier --port 58102 --webhook-url http://127.0.0.1:8000/delivery/carrier-webhook
 """
@@ -25,8 +28,9 @@ import secrets
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from urllib.parse import urlsplit
 
-from aiohttp import ClientSession, ClientTimeout, TCPConnector, web
+from aiohttp import web
 
 log = logging.getLogger("carrier")
 
@@ -92,6 +96,82 @@ class Shipment:
                 "notifications": [n.record() for n in self.notifications]}
 
 
+@dataclass(frozen=True)
+class WebhookTarget:
+    """Where webhooks go, parsed once: the address to connect to and the request's fixed lines."""
+
+    host: str
+    port: int
+    head: bytes  # request line and the headers that never change, each ending in CRLF
+
+    @classmethod
+    def parse(cls, url: str) -> WebhookTarget:
+        """``http://host[:port][/path][?query]``; anything else is a ValueError saying why."""
+        if not url.isascii() or not url.isprintable() or " " in url:
+            raise ValueError(f"webhook URL must be printable ASCII without spaces (percent-encode the rest): {url!r}")
+        parts = urlsplit(url)
+        if parts.scheme != "http":
+            raise ValueError(f"webhook URL must start with http:// (no TLS here), not {url!r}")
+        if not parts.hostname:
+            raise ValueError(f"webhook URL has no host: {url!r}")
+        if parts.username is not None:
+            raise ValueError(f"webhook URL must not carry credentials: {url!r}")
+        path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        head = (f"POST {path} HTTP/1.1\r\nHost: {parts.netloc}\r\n"
+                "Content-Type: application/json\r\nConnection: close\r\n").encode("ascii")
+        port = parts.port  # a ValueError if it is not a port number
+        return cls(host=parts.hostname, port=80 if port is None else port, head=head)
+
+    def request(self, body: bytes, signature: str) -> bytes:
+        return (self.head + f"Content-Length: {len(body)}\r\n{SIGNATURE_HEADER}: {signature}\r\n\r\n".encode()
+                + body)
+
+
+class MalformedResponse(Exception):
+    """The receiver answered something that is not an HTTP/1.x response."""
+
+
+def content_length(header_lines: bytes) -> int | None:
+    """The Content-Length among a response's header lines, or None when there is none."""
+    for line in header_lines.split(b"\r\n"):
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            if not value.strip().isdigit():
+                raise MalformedResponse(f"bad Content-Length: {value!r}")
+            return int(value)
+    return None
+
+
+async def read_response(reader: asyncio.StreamReader) -> int:
+    """The status code of the response on ``reader``, once all of it is read (to its
+    Content-Length, or to the end of the connection)."""
+    try:
+        head = await reader.readuntil(b"\r\n\r\n")
+    except asyncio.IncompleteReadError:
+        raise ConnectionResetError("the receiver closed the connection without a complete answer") from None
+    status_line, _, header_lines = head.partition(b"\r\n")
+    version, _, rest = status_line.partition(b" ")
+    status = rest[:3]
+    if not version.startswith(b"HTTP/1.") or not status.isdigit():
+        raise MalformedResponse(f"not an HTTP/1.x status line: {status_line[:80]!r}")
+    length = content_length(header_lines)
+    if length is None:
+        await reader.read()  # to EOF: we asked for Connection: close
+    else:
+        await reader.readexactly(length)
+    return int(status)
+
+
+async def post_once(target: WebhookTarget, request: bytes) -> int:
+    """One request on a connection of its own; the answer's status code."""
+    reader, writer = await asyncio.open_connection(target.host, target.port)
+    try:
+        writer.write(request)
+        return await read_response(reader)
+    finally:
+        writer.close()
+
+
 @dataclass
 class Config:
     webhook_url: str
@@ -106,6 +186,10 @@ class Config:
     # how the carrier treats the shop's calls (not the control endpoints)
     mode: str = "normal"
     slow_seconds: float = 3.0
+    webhook_target: WebhookTarget = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.webhook_target = WebhookTarget.parse(self.webhook_url)
 
     def public(self) -> dict:
         return {"webhookUrl": self.webhook_url, "stepSeconds": self.step_seconds, "autoAdvance": self.auto_advance,
@@ -125,18 +209,15 @@ class Carrier:
         self.notifications: dict[str, Notification] = {}
         self.refused_calls = 0
         self.webhook_tasks: set[asyncio.Task] = set()
-        self.session: ClientSession | None = None
         self.in_flight: asyncio.Semaphore | None = None
 
     async def start(self, _app=None) -> None:
-        self.session = ClientSession(connector=TCPConnector(limit=self.config.max_webhooks_in_flight),
-                                     timeout=ClientTimeout(total=self.config.webhook_timeout_seconds))
         self.in_flight = asyncio.Semaphore(self.config.max_webhooks_in_flight)
 
     async def stop(self, _app=None) -> None:
+        tasks = list(self.webhook_tasks)
         self.reset()
-        if self.session is not None:
-            await self.session.close()
+        await asyncio.gather(*tasks, return_exceptions=True)  # let them close their connections
 
     def reset(self) -> None:
         for shipment in self.by_key.values():
@@ -230,20 +311,20 @@ class Carrier:
     async def _deliver(self, notification: Notification) -> None:
         """POST until the shop answers 2xx, with exponential backoff (and jitter) between tries."""
         body = notification.body()
-        headers = {"Content-Type": "application/json", SIGNATURE_HEADER: sign(self.config.secret, body)}
+        target = self.config.webhook_target
+        request = target.request(body, sign(self.config.secret, body))
         notification.gave_up = False
         attempt = 0
         while True:
             attempt += 1
             notification.attempts += 1
             try:
-                async with self.in_flight, self.session.post(self.config.webhook_url, data=body,
-                                                              headers=headers) as response:
-                    await response.read()
-                    notification.last_response = str(response.status)
-                    if 200 <= response.status < 300:
-                        notification.delivered_at = now_iso()
-                        return
+                async with self.in_flight, asyncio.timeout(self.config.webhook_timeout_seconds):
+                    status = await post_once(target, request)
+                notification.last_response = str(status)
+                if 200 <= status < 300:
+                    notification.delivered_at = now_iso()
+                    return
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # connection refused, timeout, reset: the shop is away
@@ -484,9 +565,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--manual", action="store_true", help="no clock: shipments move only on /advance")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    config = Config(webhook_url=args.webhook_url, secret=args.secret, step_seconds=args.step_seconds,
-                    auto_advance=not args.manual, webhook_retry_base_seconds=args.webhook_retry_base_seconds,
-                    webhook_max_attempts=args.webhook_max_attempts)
+    try:
+        config = Config(webhook_url=args.webhook_url, secret=args.secret, step_seconds=args.step_seconds,
+                        auto_advance=not args.manual, webhook_retry_base_seconds=args.webhook_retry_base_seconds,
+                        webhook_max_attempts=args.webhook_max_attempts)
+    except ValueError as exc:
+        parser.error(f"--webhook-url: {exc}")
     log.info("carrier: listening on %s:%s, webhooks to %s", args.host, args.port, args.webhook_url)
     with contextlib.suppress(KeyboardInterrupt):
         web.run_app(make_app(config), host=args.host, port=args.port, access_log=None, print=None)

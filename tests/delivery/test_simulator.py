@@ -11,7 +11,8 @@ import pytest
 from django.conf import settings
 
 from commerce.delivery.carrier import HttpCarrier
-from tests.support.carrier import start_carrier
+from simulators.carrier import main as carrier_main
+from tests.support.carrier import FAR_AWAY, start_carrier
 from tests.support.processes import free_port, wait_until
 
 ADDRESS = {"recipient": "Lee Jiwoo", "line1": "1 Sample-gil", "city": "Busan", "postalCode": "48058", "country": "KR"}
@@ -123,6 +124,26 @@ def test_the_carrier_gives_up_after_its_maximum_attempts(sim, receiver):
     sim.advance("k-give-up")
     wait_until(lambda: sim.shipment("k-give-up")["notifications"][0]["gaveUp"], timeout=10, what="giving up")
     assert sim.shipment("k-give-up")["notifications"][0]["attempts"] == 2
+
+
+def test_an_unreachable_receiver_is_recorded_on_every_attempt_until_the_carrier_gives_up():
+    simulator = start_carrier(webhook_url=FAR_AWAY, manual=True)  # nothing listens there: refused
+    try:
+        simulator.configure(webhookMaxAttempts=2, webhookRetryBaseSeconds=0.05)
+        book(simulator, "k-away")
+        simulator.advance("k-away")
+        wait_until(lambda: simulator.shipment("k-away")["notifications"][0]["gaveUp"], timeout=10, what="giving up")
+        [note] = simulator.shipment("k-away")["notifications"]
+        assert (note["attempts"], note["lastResponse"], note["deliveredAt"]) == (2, "ConnectionRefusedError", None)
+    finally:
+        simulator.stop()
+
+
+@pytest.mark.parametrize("url", ["https://127.0.0.1/hook", "127.0.0.1:8000/hook", "http:///hook"])
+def test_a_webhook_url_the_carrier_cannot_post_to_stops_it_at_start(url, capsys):
+    with pytest.raises(SystemExit) as stopped:
+        carrier_main(["--webhook-url", url])
+    assert stopped.value.code == 2 and "--webhook-url" in capsys.readouterr().err
 
 
 def test_a_failed_shipment_is_notified_with_its_reason_and_stops(sim, receiver):
