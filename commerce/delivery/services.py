@@ -210,7 +210,8 @@ _WEBHOOK_SEEN = ("INSERT INTO delivery_carrier_event (event_id, delivery_id, sta
                  " VALUES (%s, %s, %s, %s, now()) ON CONFLICT DO NOTHING RETURNING event_id")
 # Taken only if the row is still the one read (version and tracking number); every other column it
 # sets is computed from the row as it is then, so a concurrent booking answer (carrier_work_booked,
-# which does not bump the version) is kept. A booking still to send is done: the carrier has it.
+# which does not bump the version) is kept. A booking still to send is done: the carrier has it
+# (a move is never to REQUESTED, which ranks lowest, so the status needs no check here).
 _WEBHOOK_MOVE = (
     "UPDATE delivery_delivery SET status = %s, version = version + 1,"
     " tracking_number = CASE WHEN tracking_number = '' THEN %s ELSE tracking_number END,"
@@ -237,8 +238,8 @@ def delivery_apply_carrier_update(update: CarrierUpdate) -> str:
     the same breath records the event id, the history row and ``DeliveryStatusChanged``. If the
     delivery changed in between (a concurrent copy of this event or another step), nothing was
     written and it starts over from the read; each lost race means the delivery moved, which it
-    does only a few times. What it writes is what ``_change_status`` writes (the ORM version cost
-    over half of the web request; the locked transaction after it five round trips instead of two)."""
+    does only a few times. What it writes is what ``_change_status`` writes; the ORM version cost
+    over half of the web request, and the locked transaction that replaced it five round trips."""
     try:
         delivery_id = UUID(update.shipment_key)
     except ValueError:
@@ -258,7 +259,7 @@ def delivery_apply_carrier_update(update: CarrierUpdate) -> str:
         status, version, tracking, order_id, buyer_id, seen = row
         if seen:
             return "duplicate"
-        if not moves_forward(status, update.status):  # so the update is not REQUESTED, which ranks lowest
+        if not moves_forward(status, update.status):
             outcome = _record_seen(update, delivery_id, CarrierEvent.STALE)
             if outcome == CarrierEvent.STALE and update.tracking_number and not tracking:
                 with connection.cursor() as cursor:
