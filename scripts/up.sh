@@ -38,7 +38,7 @@ cat <<EOF
   carrier  http://127.0.0.1:${CARRIER_PORT:-58102}/_control/state   (carrier simulator, simulators/README.md)
   gateway  http://127.0.0.1:${GATEWAY_PORT:-58101}/control/stats  (payment gateway simulator)
 
-  Ctrl-C stops the Procfile's processes (web, worker, payments, beat, the simulators).
+  Ctrl-C stops the Procfile's processes (web, worker, payments, shipping, beat, the simulators).
   PostgreSQL (127.0.0.1:${PG_PORT:-55432}), Redis (127.0.0.1:${REDIS_PORT:-56379}; the search
   index on 127.0.0.1:${SEARCH_REDIS_PORT:-56380}) and Cassandra keep running: \`make down\` stops them.
 

@@ -1,4 +1,8 @@
-"""Celery entry points of delivery (queue ``delivery``). Thin: the work is in carrier_sync.py."""
+"""Celery entry points of delivery. Thin: the work is in carrier_sync.py.
+
+The carrier sync calls the carrier over HTTP, so it runs on a queue of its own (``carrier_sync``,
+served by its own worker in the Procfile, like the payment processor): a slow or unreachable
+carrier then holds only that worker, never the processes that carry the saga's events."""
 from __future__ import annotations
 
 import logging
@@ -11,7 +15,7 @@ from commerce.delivery.carrier_sync import carrier_sync
 
 log = logging.getLogger(__name__)
 
-QUEUE = "delivery"
+QUEUE = "carrier_sync"
 
 
 @shared_task(name="delivery.carrier_sync", ignore_result=True)

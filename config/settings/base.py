@@ -309,7 +309,7 @@ CELERY_BEAT_SCHEDULE["delivery-carrier-events-prune"] = {
 }
 CELERY_BEAT_SCHEDULE["delivery-carrier-sync"] = {
     "task": "delivery.carrier_sync", "schedule": float(env("CARRIER_SYNC_INTERVAL_SECONDS", "2.0")),
-    "options": {"queue": "delivery", "expires": 10},
+    "options": {"queue": "carrier_sync", "expires": 10},
 }
 # --- payments (commerce/payments/README.md, docs/payments.md) ----------------------------------
 # The gateway adapter and where it lives (the local simulator: simulators/gateway.py on GATEWAY_PORT).

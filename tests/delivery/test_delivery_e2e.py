@@ -30,7 +30,7 @@ def stack(django_db_setup, django_db_blocker):
         port = free_port()
         sim = start_carrier(webhook_url=f"http://127.0.0.1:{port}/delivery/carrier-webhook", step_seconds=0.3)
         web = start_web(port, CARRIER_URL=sim.url)
-        worker = start_worker("delivery-e2e", queues="eventbus,delivery", CARRIER_URL=sim.url)
+        worker = start_worker("delivery-e2e", queues="eventbus,delivery,carrier_sync", CARRIER_URL=sim.url)
     yield {"sim": sim, "base": f"http://127.0.0.1:{port}", "worker": worker, "web": web}
     worker.stop()
     web.stop()

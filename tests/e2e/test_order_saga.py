@@ -26,7 +26,7 @@ DECLINED = "4000000000000002"
 NO_FUNDS = "4000000000009995"
 PROCESSING_ERROR = "4000000000000119"
 TERMINAL = {"COMPLETED", "FAILED", "CANCELLED"}
-QUEUES = "eventbus,members,catalog,search,orders,payments,delivery"
+QUEUES = "eventbus,members,catalog,search,orders,payments,delivery,carrier_sync"
 
 
 @dataclass
