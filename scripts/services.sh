@@ -83,6 +83,8 @@ max_wal_size = 4GB
 min_wal_size = 1GB
 checkpoint_timeout = 15min
 wal_compression = lz4
+autovacuum_naptime = 15s
+autovacuum_vacuum_cost_delay = 10ms
 CONF
   grep -q "^include_if_exists = 'commerce.conf'" "$PG_DIR/postgresql.conf" ||
     echo "include_if_exists = 'commerce.conf'" >> "$PG_DIR/postgresql.conf"

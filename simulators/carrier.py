@@ -63,12 +63,13 @@ class Notification:
     last_response: str = ""
     gave_up: bool = False
 
+    def payload(self) -> dict:
+        return {"eventId": self.event_id, "type": "shipment.status_changed", "trackingNumber": self.tracking_number,
+                "shipmentKey": self.shipment_key, "status": self.status, "occurredAt": self.occurred_at,
+                "reason": self.reason}
+
     def body(self) -> bytes:
-        return json.dumps({
-            "eventId": self.event_id, "type": "shipment.status_changed", "trackingNumber": self.tracking_number,
-            "shipmentKey": self.shipment_key, "status": self.status, "occurredAt": self.occurred_at,
-            "reason": self.reason,
-        }, separators=(",", ":")).encode()
+        return json.dumps(self.payload(), separators=(",", ":")).encode()
 
     def record(self) -> dict:
         return {"eventId": self.event_id, "status": self.status, "occurredAt": self.occurred_at,
@@ -183,6 +184,10 @@ class Config:
     webhook_max_attempts: int = 10
     webhook_timeout_seconds: float = 5.0
     max_webhooks_in_flight: int = 256
+    # more than 1: notifications due within webhook_batch_wait_seconds of each other go out
+    # together, up to this many in one POST ({"events": [...]}); 1 sends each on its own
+    webhook_batch_max: int = 1
+    webhook_batch_wait_seconds: float = 0.05
     # how the carrier treats the shop's calls (not the control endpoints)
     mode: str = "normal"
     slow_seconds: float = 3.0
@@ -195,7 +200,9 @@ class Config:
         return {"webhookUrl": self.webhook_url, "stepSeconds": self.step_seconds, "autoAdvance": self.auto_advance,
                 "webhookRetryBaseSeconds": self.webhook_retry_base_seconds,
                 "webhookRetryMaxSeconds": self.webhook_retry_max_seconds,
-                "webhookMaxAttempts": self.webhook_max_attempts, "mode": self.mode, "slowSeconds": self.slow_seconds}
+                "webhookMaxAttempts": self.webhook_max_attempts, "webhookBatchMax": self.webhook_batch_max,
+                "webhookBatchWaitSeconds": self.webhook_batch_wait_seconds, "mode": self.mode,
+                "slowSeconds": self.slow_seconds}
 
 
 class Carrier:
@@ -209,6 +216,8 @@ class Carrier:
         self.notifications: dict[str, Notification] = {}
         self.refused_calls = 0
         self.webhook_tasks: set[asyncio.Task] = set()
+        self.unsent: list[Notification] = []  # waiting for the next batch
+        self.batcher: asyncio.Task | None = None
         self.in_flight: asyncio.Semaphore | None = None
 
     async def start(self, _app=None) -> None:
@@ -229,6 +238,7 @@ class Carrier:
         self.by_tracking.clear()
         self.cancelled_keys.clear()
         self.notifications.clear()
+        self.unsent.clear()
         self.refused_calls = 0
 
     # --- the shop's calls --------------------------------------------------------------------
@@ -304,34 +314,65 @@ class Carrier:
         return notification
 
     def send(self, notification: Notification) -> None:
-        task = asyncio.create_task(self._deliver(notification))
+        if self.config.webhook_batch_max <= 1:
+            self._spawn(self._deliver([notification], batch=False))
+            return
+        self.unsent.append(notification)
+        if self.batcher is None or self.batcher.done():
+            self.batcher = self._spawn(self._send_batches())
+
+    def _spawn(self, coroutine) -> asyncio.Task:
+        task = asyncio.create_task(coroutine)
         self.webhook_tasks.add(task)
         task.add_done_callback(self.webhook_tasks.discard)
+        return task
 
-    async def _deliver(self, notification: Notification) -> None:
-        """POST until the shop answers 2xx, with exponential backoff (and jitter) between tries."""
-        body = notification.body()
+    async def _send_batches(self) -> None:
+        """Wait a moment for more notifications, then send all that are waiting, in batches."""
+        try:
+            await asyncio.sleep(self.config.webhook_batch_wait_seconds)
+        finally:  # cancelled by a reset, which forgets the waiting ones anyway
+            self.batcher = None
+        size = max(self.config.webhook_batch_max, 1)
+        while self.unsent:
+            batch, self.unsent = self.unsent[:size], self.unsent[size:]
+            self._spawn(self._deliver(batch, batch=True))
+
+    async def _deliver(self, notifications: list[Notification], *, batch: bool) -> None:
+        """POST until the shop answers 2xx, with exponential backoff (and jitter) between tries; a
+        batch is sent (and sent again) as a whole."""
+        if batch:
+            body = json.dumps({"events": [n.payload() for n in notifications]}, separators=(",", ":")).encode()
+        else:
+            body = notifications[0].body()
         target = self.config.webhook_target
         request = target.request(body, sign(self.config.secret, body))
-        notification.gave_up = False
+        for notification in notifications:
+            notification.gave_up = False
         attempt = 0
         while True:
             attempt += 1
-            notification.attempts += 1
+            for notification in notifications:
+                notification.attempts += 1
             try:
                 async with self.in_flight, asyncio.timeout(self.config.webhook_timeout_seconds):
                     status = await post_once(target, request)
-                notification.last_response = str(status)
-                if 200 <= status < 300:
-                    notification.delivered_at = now_iso()
-                    return
+                response = str(status)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # connection refused, timeout, reset: the shop is away
-                notification.last_response = type(exc).__name__
+                status, response = 0, type(exc).__name__
+            delivered_at = now_iso() if 200 <= status < 300 else None
+            for notification in notifications:
+                notification.last_response = response
+                notification.delivered_at = delivered_at or notification.delivered_at
+            if delivered_at:
+                return
             if attempt >= self.config.webhook_max_attempts:
-                notification.gave_up = True
-                log.warning("carrier: gave up on %s after %d attempts", notification.event_id, attempt)
+                for notification in notifications:
+                    notification.gave_up = True
+                log.warning("carrier: gave up on %s after %d attempts",
+                            ", ".join(n.event_id for n in notifications), attempt)
                 return
             delay = min(self.config.webhook_retry_base_seconds * 2 ** (attempt - 1),
                         self.config.webhook_retry_max_seconds)
@@ -437,8 +478,8 @@ async def control_shipment(request: web.Request) -> web.Response:
 
 def apply_config(config: Config, body: dict) -> str | None:
     """Apply ``{"mode"?, "slowSeconds"?, "stepSeconds"?, "autoAdvance"?, "webhookRetryBaseSeconds"?,
-    "webhookRetryMaxSeconds"?, "webhookMaxAttempts"?}``; returns what is wrong, or None. Nothing
-    changes when anything is wrong."""
+    "webhookRetryMaxSeconds"?, "webhookMaxAttempts"?, "webhookBatchMax"?, "webhookBatchWaitSeconds"?}``;
+    returns what is wrong, or None. Nothing changes when anything is wrong."""
     changes: dict = {}
     if "mode" in body:
         if body["mode"] not in MODES:
@@ -458,6 +499,16 @@ def apply_config(config: Config, body: dict) -> str | None:
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             return "webhookMaxAttempts must be an integer >= 1"
         changes["webhook_max_attempts"] = value
+    if "webhookBatchMax" in body:
+        value = body["webhookBatchMax"]
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 500:
+            return "webhookBatchMax must be an integer from 1 to 500"
+        changes["webhook_batch_max"] = value
+    if "webhookBatchWaitSeconds" in body:
+        value = body["webhookBatchWaitSeconds"]
+        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 5:
+            return "webhookBatchWaitSeconds must be a number from 0 to 5"
+        changes["webhook_batch_wait_seconds"] = float(value)
     if "autoAdvance" in body:
         if not isinstance(body["autoAdvance"], bool):
             return "autoAdvance must be true or false"
@@ -562,13 +613,18 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--step-seconds", type=float, default=float(os.environ.get("CARRIER_STEP_SECONDS", "5")))
     parser.add_argument("--webhook-retry-base-seconds", type=float, default=1.0)
     parser.add_argument("--webhook-max-attempts", type=int, default=10)
+    parser.add_argument("--webhook-batch-max", type=int, choices=range(1, 501), metavar="1..500", default=1,
+                        help="up to this many notifications in one webhook (1: each on its own)")
+    parser.add_argument("--webhook-batch-wait-seconds", type=float, default=0.05,
+                        help="how long a batch waits for more notifications")
     parser.add_argument("--manual", action="store_true", help="no clock: shipments move only on /advance")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     try:
         config = Config(webhook_url=args.webhook_url, secret=args.secret, step_seconds=args.step_seconds,
                         auto_advance=not args.manual, webhook_retry_base_seconds=args.webhook_retry_base_seconds,
-                        webhook_max_attempts=args.webhook_max_attempts)
+                        webhook_max_attempts=args.webhook_max_attempts, webhook_batch_max=args.webhook_batch_max,
+                        webhook_batch_wait_seconds=args.webhook_batch_wait_seconds)
     except ValueError as exc:
         parser.error(f"--webhook-url: {exc}")
     log.info("carrier: listening on %s:%s, webhooks to %s", args.host, args.port, args.webhook_url)

@@ -7,7 +7,8 @@ is another class with the same methods, named by ``DELIVERY["CARRIER_ADAPTER"]``
 Outbound calls (book, cancel) raise ``CarrierUnavailable`` when trying again later may help
 (connection refused, timeout, 5xx, 429) and ``CarrierRejected`` when it will not (4xx). Inbound
 webhooks are checked and parsed by ``parse_webhook``: ``BadSignature`` when the HMAC does not
-match, ``BadNotification`` when the body is not what the carrier sends.
+match, ``BadNotification`` when the body is not what the carrier sends. A webhook carries one
+notification, or a batch of them (``{"events": [...]}``), which the simulator sends under load.
 """
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ from django.utils.module_loading import import_string
 SIGNATURE_HEADER = "X-Carrier-Signature"
 CARRIER_STATUSES = ("SHIPPED", "IN_TRANSIT", "DELIVERED", "FAILED")
 EVENT_ID_MAX = 100
+BATCH_MAX = 500  # notifications in one webhook
 
 
 class CarrierUnavailable(Exception):
@@ -63,14 +65,27 @@ class CarrierUpdate:
     reason: str
 
 
+# A webhook's notification: the update, or None for one we deliberately do not act on.
+Notification = CarrierUpdate | None
+
+
+@dataclass(frozen=True)
+class NotificationBatch:
+    """A webhook carrying several notifications (``{"events": [...]}``), each read on its own: one
+    the adapter refuses is its ``BadNotification`` and does not spoil the others."""
+
+    items: list[Notification | BadNotification]
+    event_ids: list[str]  # as sent, "" where there is none, to name each item in the answer
+
+
 class Carrier(Protocol):
     def book_shipment(self, *, shipment_key: str, address: Mapping, lines: list[dict]) -> Booking: ...
 
     def cancel_shipment(self, *, shipment_key: str) -> bool:
         """True when cancelled (or never booked); False when too late (already on its way)."""
 
-    def parse_webhook(self, *, body: bytes, headers: Mapping[str, str]) -> CarrierUpdate | None:
-        """The notification, or None for one we deliberately do not act on."""
+    def parse_webhook(self, *, body: bytes, headers: Mapping[str, str]) -> Notification | NotificationBatch:
+        """The notification (None for one we deliberately do not act on), or a batch of them."""
 
 
 def _text(data: bytes, limit: int) -> str:
@@ -130,7 +145,7 @@ class HttpCarrier:
             raise CarrierRejected(f"carrier answered {status}: {_text(data, 300)}")
         return True
 
-    def parse_webhook(self, *, body: bytes, headers: Mapping[str, str]) -> CarrierUpdate | None:
+    def parse_webhook(self, *, body: bytes, headers: Mapping[str, str]) -> Notification | NotificationBatch:
         sent = headers.get(SIGNATURE_HEADER, "")
         if not sent or not hmac.compare_digest(sent.encode(), signature(self.webhook_secret, body).encode()):
             raise BadSignature("The carrier signature is missing or does not match the body.")
@@ -140,33 +155,56 @@ class HttpCarrier:
             raise BadNotification("The body is not JSON.") from None
         if not isinstance(data, dict):
             raise BadNotification("The body is not a JSON object.")
-        problems = {}
-        for name in ("eventId", "shipmentKey", "status"):
-            value = data.get(name)
-            if not isinstance(value, str) or not 1 <= len(value) <= EVENT_ID_MAX:
-                problems[name] = f"Required, a string of 1 to {EVENT_ID_MAX} characters."
-        if problems:
-            raise BadNotification("; ".join(f"{k}: {v}" for k, v in problems.items()))
-        if data["status"] == "CANCELLED":
-            return None  # the carrier confirming our own cancellation: nothing to change
-        if data["status"] not in CARRIER_STATUSES:
-            raise BadNotification(f"status: one of {', '.join(CARRIER_STATUSES)}.")
-        occurred_at = None
-        if isinstance(data.get("occurredAt"), str):
+        if "events" not in data:
+            return _notification(data)
+        events = data["events"]
+        if not isinstance(events, list) or not 1 <= len(events) <= BATCH_MAX:
+            raise BadNotification(f"events: a list of 1 to {BATCH_MAX} notifications.")
+        items: list[Notification | BadNotification] = []
+        for event in events:
             try:
-                occurred_at = datetime.fromisoformat(data["occurredAt"].replace("Z", "+00:00"))
-            except ValueError:
-                occurred_at = None
-            if occurred_at is not None and occurred_at.tzinfo is None:
-                occurred_at = None
-        tracking = data.get("trackingNumber")
-        reason = data.get("reason")
-        return CarrierUpdate(
-            event_id=data["eventId"], shipment_key=data["shipmentKey"],
-            tracking_number=tracking[:64] if isinstance(tracking, str) else "",
-            status=data["status"], occurred_at=occurred_at,
-            reason=reason[:200] if isinstance(reason, str) else "",
-        )
+                if not isinstance(event, dict):
+                    raise BadNotification("Not a JSON object.")
+                items.append(_notification(event))
+            except BadNotification as exc:
+                items.append(exc)
+        return NotificationBatch(items=items, event_ids=[_event_id(event) for event in events])
+
+
+def _event_id(data) -> str:
+    value = data.get("eventId") if isinstance(data, dict) else None
+    return value if isinstance(value, str) and len(value) <= EVENT_ID_MAX else ""
+
+
+def _notification(data: dict) -> Notification:
+    """One notification object of the carrier's (a webhook's body, or an item of a batch)."""
+    problems = {}
+    for name in ("eventId", "shipmentKey", "status"):
+        value = data.get(name)
+        if not isinstance(value, str) or not 1 <= len(value) <= EVENT_ID_MAX:
+            problems[name] = f"Required, a string of 1 to {EVENT_ID_MAX} characters."
+    if problems:
+        raise BadNotification("; ".join(f"{k}: {v}" for k, v in problems.items()))
+    if data["status"] == "CANCELLED":
+        return None  # the carrier confirming our own cancellation: nothing to change
+    if data["status"] not in CARRIER_STATUSES:
+        raise BadNotification(f"status: one of {', '.join(CARRIER_STATUSES)}.")
+    occurred_at = None
+    if isinstance(data.get("occurredAt"), str):
+        try:
+            occurred_at = datetime.fromisoformat(data["occurredAt"].replace("Z", "+00:00"))
+        except ValueError:
+            occurred_at = None
+        if occurred_at is not None and occurred_at.tzinfo is None:
+            occurred_at = None
+    tracking = data.get("trackingNumber")
+    reason = data.get("reason")
+    return CarrierUpdate(
+        event_id=data["eventId"], shipment_key=data["shipmentKey"],
+        tracking_number=tracking[:64] if isinstance(tracking, str) else "",
+        status=data["status"], occurred_at=occurred_at,
+        reason=reason[:200] if isinstance(reason, str) else "",
+    )
 
 
 @cache

@@ -292,6 +292,125 @@ def _move(update: CarrierUpdate, delivery_id: UUID, version: int, tracking: str,
         [event], when=0)
 
 
+# A batch of notifications (the carrier's batched webhook) in one transaction: its deliveries
+# locked in id order (so two batches never deadlock; a single notification's guarded UPDATE above
+# waits for the lock and then finds the row moved), the event ids seen so far, then every write as
+# one statement per table. What it writes is what delivery_apply_carrier_update writes, per event.
+_BATCH_LOCK = ("SELECT id, status, version, tracking_number, order_id, buyer_id, failure_reason, carrier_todo"
+               " FROM delivery_delivery WHERE id = ANY(%s::uuid[]) ORDER BY id FOR UPDATE")
+_BATCH_SEEN = "SELECT event_id FROM delivery_carrier_event WHERE event_id = ANY(%s::varchar[])"
+_BATCH_RECORD = (
+    "INSERT INTO delivery_carrier_event (event_id, delivery_id, status, outcome, received_at)"
+    " SELECT *, now() FROM unnest(%s::varchar[], %s::uuid[], %s::varchar[], %s::varchar[])"
+    " ON CONFLICT DO NOTHING RETURNING event_id")
+_BATCH_UPDATE = (
+    "UPDATE delivery_delivery d SET status = u.status, version = u.version, tracking_number = u.tracking,"
+    " failure_reason = u.failure_reason, carrier_todo = u.todo,"
+    " carrier_due_at = CASE WHEN u.booked THEN NULL ELSE d.carrier_due_at END,"
+    " carrier_error = CASE WHEN u.booked THEN '' ELSE d.carrier_error END,"
+    " updated_at = CASE WHEN u.moved THEN now() ELSE d.updated_at END"
+    " FROM unnest(%s::uuid[], %s::varchar[], %s::int[], %s::varchar[], %s::varchar[], %s::varchar[], %s::bool[],"
+    " %s::bool[]) AS u(id, status, version, tracking, failure_reason, todo, booked, moved) WHERE d.id = u.id")
+_BATCH_HISTORY = (
+    "INSERT INTO delivery_status_change (delivery_id, status, at, reason, carrier_event_id)"
+    " SELECT * FROM unnest(%s::uuid[], %s::varchar[], %s::timestamptz[], %s::varchar[], %s::varchar[])")
+
+
+def _columns(rows: list[tuple]) -> list[list]:
+    """Rows as one list per column: the arrays an ``unnest`` statement takes."""
+    return [list(column) for column in zip(*rows, strict=True)]
+
+
+class _Raced(Exception):
+    """An event this batch applies was recorded meanwhile by a notification outside the batch."""
+
+
+def delivery_apply_carrier_updates(updates: list[CarrierUpdate]) -> list[str]:
+    """Apply a batch of carrier notifications in their order; one outcome per update, as
+    ``delivery_apply_carrier_update`` answers it (a repeat within the batch is a ``duplicate``)."""
+    for _ in range(3):
+        try:
+            with transaction.atomic():
+                return _apply_batch(updates)
+        except _Raced:
+            continue
+    raise Conflict("The carrier's notifications kept racing with copies of themselves; send them again.")
+
+
+def _apply_batch(updates: list[CarrierUpdate]) -> list[str]:
+    keys: dict[str, UUID | None] = {}
+    for update in updates:
+        try:
+            keys[update.shipment_key] = UUID(update.shipment_key)
+        except ValueError:
+            keys[update.shipment_key] = None
+    ids = sorted({key for key in keys.values() if key is not None})
+    with connection.cursor() as cursor:
+        cursor.execute(_BATCH_LOCK, [ids])
+        rows = {row[0]: list(row[1:]) for row in cursor.fetchall()}
+        cursor.execute(_BATCH_SEEN, [[update.event_id for update in updates]])
+        seen = {row[0] for row in cursor.fetchall()}
+    now = timezone.now()
+    outcomes: list[str] = []
+    records: list[tuple] = []  # (event_id, delivery_id, status, outcome) for delivery_carrier_event
+    history: list[tuple] = []
+    events: list[DeliveryStatusChanged] = []
+    changed: dict[UUID, bool] = {}  # delivery id -> whether its status moved
+    booked: set[UUID] = set()  # deliveries whose booking was still to send: the carrier has it
+    for update in updates:
+        delivery_id = keys[update.shipment_key]
+        row = rows.get(delivery_id)
+        if update.event_id in seen:
+            outcomes.append("duplicate")
+            continue
+        seen.add(update.event_id)
+        if row is None:
+            outcome = CarrierEvent.UNKNOWN
+            log.warning("delivery: carrier event %s for unknown shipment %s", update.event_id, update.shipment_key)
+        elif not moves_forward(row[0], update.status):
+            outcome = CarrierEvent.STALE
+            if update.tracking_number and not row[2]:
+                row[2] = update.tracking_number
+                changed.setdefault(delivery_id, False)
+        else:
+            outcome = CarrierEvent.APPLIED
+            status, version, tracking, order_id, buyer_id, failure_reason, todo = row
+            reason = update.reason[:200]
+            at = update.occurred_at or now
+            row[0], row[1] = update.status, version + 1
+            row[2] = tracking or update.tracking_number
+            if update.status == DeliveryStatus.FAILED:
+                row[5] = reason
+            if todo == CarrierTodo.SEND:  # the carrier has it: the booking is done
+                row[6] = CarrierTodo.NOTHING
+                booked.add(delivery_id)
+            changed[delivery_id] = True
+            history.append((delivery_id, update.status, at, reason, update.event_id))
+            events.append(DeliveryStatusChanged(
+                aggregate_id=str(delivery_id), aggregate_version=version + 1, order_id=str(order_id),
+                buyer_id=str(buyer_id), status=update.status, tracking_number=row[2], reason=reason, at=at))
+        records.append((update.event_id, delivery_id if row is not None else None, update.status, outcome))
+        outcomes.append(outcome)
+    if not records:
+        return outcomes
+    with connection.cursor() as cursor:
+        cursor.execute(_BATCH_RECORD, _columns(records))
+        recorded = {row[0] for row in cursor.fetchall()}
+        for (event_id, _, _, outcome) in records:
+            if event_id not in recorded:
+                if outcome == CarrierEvent.APPLIED:
+                    raise _Raced(event_id)
+                outcomes[next(i for i, u in enumerate(updates) if u.event_id == event_id)] = "duplicate"
+        if changed:
+            cursor.execute(_BATCH_UPDATE, _columns([
+                (key, *rows[key][:3], rows[key][5], rows[key][6], key in booked, moved)
+                for key, moved in changed.items()]))
+        if history:
+            cursor.execute(_BATCH_HISTORY, _columns(history))
+    publish_many(events)
+    return outcomes
+
+
 # --- staff ----------------------------------------------------------------------------------------
 
 

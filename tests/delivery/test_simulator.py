@@ -45,7 +45,11 @@ class Receiver:
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
     def notifications(self, key=None) -> list[dict]:
-        items = [json.loads(body) for body, _ in self.received]
+        """Every notification received, a batch's one by one."""
+        items = []
+        for body, _ in self.received:
+            data = json.loads(body)
+            items.extend(data["events"] if "events" in data else [data])
         return [n for n in items if key is None or n["shipmentKey"] == key]
 
 
@@ -65,7 +69,8 @@ def simulator_process(receiver):
 
 @pytest.fixture
 def sim(simulator_process, receiver):
-    simulator_process.reset(autoAdvance=True, stepSeconds=0.2, webhookRetryBaseSeconds=0.1)
+    simulator_process.reset(autoAdvance=True, stepSeconds=0.2, webhookRetryBaseSeconds=0.1, webhookMaxAttempts=10,
+                            webhookBatchMax=1)
     receiver.received.clear()
     receiver.fail_next = 0
     return simulator_process
@@ -100,9 +105,12 @@ def test_the_clock_moves_a_shipment_and_signs_every_notification(sim, receiver):
     shop = HttpCarrier(base_url=sim.url, webhook_secret=settings.DELIVERY["CARRIER_WEBHOOK_SECRET"])
     for body, headers in receiver.received:
         assert shop.parse_webhook(body=body, headers=headers).shipment_key == "k-clock"
+    # the carrier marks a notification delivered once it has read the answer, just after we got it
+    wait_until(lambda: all(n["deliveredAt"] for n in sim.shipment(tracking)["notifications"]), timeout=10,
+               what="every notification marked delivered")
     record = sim.shipment(tracking)
     assert record["status"] == "DELIVERED"
-    assert all(n["attempts"] == 1 and n["deliveredAt"] for n in record["notifications"])
+    assert all(n["attempts"] == 1 for n in record["notifications"])
 
 
 def test_a_failing_receiver_gets_the_notification_again_with_backoff(sim, receiver):
@@ -124,6 +132,38 @@ def test_the_carrier_gives_up_after_its_maximum_attempts(sim, receiver):
     sim.advance("k-give-up")
     wait_until(lambda: sim.shipment("k-give-up")["notifications"][0]["gaveUp"], timeout=10, what="giving up")
     assert sim.shipment("k-give-up")["notifications"][0]["attempts"] == 2
+
+
+def test_batched_notifications_go_out_together_signed_and_are_retried_as_a_whole(sim, receiver):
+    sim.configure(autoAdvance=False, webhookBatchMax=2, webhookBatchWaitSeconds=0.3)
+    for key in ("k-b1", "k-b2", "k-b3"):
+        book(sim, key)
+    receiver.fail_next = 1
+    for key in ("k-b1", "k-b2", "k-b3"):
+        sim.advance(key)
+    wait_until(lambda: len(receiver.notifications()) == 3, timeout=10, what="three notifications")
+    bodies = [json.loads(body) for body, _ in receiver.received]
+    assert sorted(len(body["events"]) for body in bodies) == [1, 2]  # at most webhookBatchMax a POST
+    shop = HttpCarrier(base_url=sim.url, webhook_secret=settings.DELIVERY["CARRIER_WEBHOOK_SECRET"])
+    parsed = [shop.parse_webhook(body=body, headers=headers) for body, headers in receiver.received]
+    assert sorted(u.shipment_key for batch in parsed for u in batch.items) == ["k-b1", "k-b2", "k-b3"]
+    assert {n["status"] for n in receiver.notifications()} == {"SHIPPED"}
+    def records():
+        return [sim.shipment(key)["notifications"][0] for key in ("k-b1", "k-b2", "k-b3")]
+
+    wait_until(lambda: all(r["deliveredAt"] for r in records()), timeout=10, what="all marked delivered")
+    records = records()
+    # the first POST got a 500: both notifications in it were sent again, together
+    assert sorted(r["attempts"] for r in records) in ([1, 2, 2], [1, 1, 2])
+    assert all(r["lastResponse"] == "200" and r["deliveredAt"] and not r["gaveUp"] for r in records)
+
+
+@pytest.mark.parametrize("body", [{"webhookBatchMax": 0}, {"webhookBatchMax": 501}, {"webhookBatchMax": True},
+                                  {"webhookBatchWaitSeconds": -1}, {"webhookBatchWaitSeconds": "1"}])
+def test_a_batch_setting_out_of_range_is_refused(sim, body):
+    response = sim.http.post("/_control/config", json=body)
+    assert response.status_code == 422
+    assert sim.http.get("/_control/state").json()["config"]["webhookBatchMax"] == 1
 
 
 def test_an_unreachable_receiver_is_recorded_on_every_attempt_until_the_carrier_gives_up():

@@ -10,6 +10,7 @@ import pytest
 from django.conf import settings
 
 from commerce.delivery.carrier import signature
+from commerce.delivery.http.views import WEBHOOK_BODY_MAX
 from commerce.delivery.models import CarrierEvent, Delivery, StatusChange
 from commerce.eventbus.models import OutboxEvent
 from commerce.shared.http.fastpath import FastPaths
@@ -96,6 +97,23 @@ def test_repeats_stale_steps_and_unknown_shipments_are_answered_on_the_fast_path
     assert (delivery.status, delivery.version) == ("DELIVERED", 2)
 
 
+def test_a_batch_takes_the_fast_path_and_answers_like_the_full_stack(app, full_only, full, make_delivery):
+    answers = []
+    for application_ in (full_only, app):
+        delivery = make_delivery()
+        items = [json.loads(notification(delivery.id, status, event_id=f"{delivery.id}-{status}"))
+                 for status in ("SHIPPED", "IN_TRANSIT")] + [{"eventId": "bad"}]
+        status, headers, body = call(application_, environ(json.dumps({"events": items}).encode()))
+        headers.pop("Content-Length")
+        results = json.loads(body)["results"]
+        answers.append((status, headers, [r["outcome"] for r in results], results[2]))
+        delivery.refresh_from_db()
+        assert (delivery.status, delivery.version) == ("IN_TRANSIT", 3)
+    assert full.calls == 1  # the full stack's own request only
+    assert answers[0] == answers[1]
+    assert answers[1][:3] == (200, answers[0][1], ["applied", "applied", "invalid"])
+
+
 def test_a_failure_keeps_its_reason(app, make_delivery):
     delivery = make_delivery()
     call(app, environ(notification(delivery.id, "FAILED", reason="ADDRESS_NOT_FOUND")))
@@ -120,7 +138,7 @@ def test_a_bad_signature_is_a_401_from_the_full_stack_and_changes_nothing(app, f
 @pytest.mark.parametrize("raw", [
     json.dumps({"eventId": "e1", "shipmentKey": "k", "status": "TELEPORTED"}).encode(),
     json.dumps({"eventId": "", "shipmentKey": "k", "status": "SHIPPED"}).encode(),
-    json.dumps({"eventId": "e1", "shipmentKey": "k", "status": "SHIPPED", "pad": "x" * 17000}).encode(),
+    json.dumps({"eventId": "e1", "shipmentKey": "k", "status": "SHIPPED", "pad": "x" * WEBHOOK_BODY_MAX}).encode(),
 ])
 def test_a_notification_the_fast_path_refuses_is_answered_by_the_full_stack(app, full, raw):
     status, headers, _ = call(app, environ(raw))

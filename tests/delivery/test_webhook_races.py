@@ -117,3 +117,56 @@ def test_a_booking_answer_between_the_read_and_the_write_is_kept(make_delivery, 
     shipped = OutboxEvent.objects.filter(name="delivery.status_changed").order_by("id").last().payload
     assert shipped["tracking_number"] == "SIMBOOKED01"
     assert Delivery.objects.get(id=delivery.id).version == 2 and history(delivery) == ["REQUESTED", "SHIPPED"]
+
+
+def test_copies_in_batches_and_alone_at_once_move_each_delivery_once(make_delivery):
+    """The carrier sends an event again in another batch, or on its own, while the first is being taken in."""
+    from rest_framework.test import APIClient
+
+    first, second = make_delivery(), make_delivery()
+
+    def item(delivery, status):
+        return {"eventId": f"evt-{delivery.id}-{status}", "type": "shipment.status_changed",
+                "trackingNumber": "SIMRACE0002", "shipmentKey": str(delivery.id), "status": status,
+                "occurredAt": "2026-11-24T10:00:00Z", "reason": ""}
+
+    batch = json.dumps({"events": [item(first, "SHIPPED"), item(second, "SHIPPED"), item(first, "IN_TRANSIT")]})
+    reversed_batch = json.dumps({"events": [item(second, "SHIPPED"), item(first, "IN_TRANSIT"),
+                                            item(first, "SHIPPED")]})
+    alone = json.dumps(item(first, "SHIPPED"))
+    bodies = [batch.encode(), reversed_batch.encode(), alone.encode()] * 3
+    barrier, outcomes, errors = threading.Barrier(len(bodies)), Counter(), []
+
+    def post(raw):
+        try:
+            client = APIClient()
+            barrier.wait()
+            response = client.post("/delivery/carrier-webhook", data=raw, content_type="application/json",
+                                   headers={SIGNATURE_HEADER: signature(settings.DELIVERY["CARRIER_WEBHOOK_SECRET"],
+                                                                        raw)})
+            assert response.status_code == 200, response.content
+            data = response.json()
+            for result in data.get("results", [data]):
+                outcomes[(result["eventId"], result["outcome"])] += 1
+        except Exception as exc:  # noqa: BLE001 - reported below, on the test's thread
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=post, args=(raw,)) for raw in bodies]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    for event_id in (f"evt-{first.id}-SHIPPED", f"evt-{first.id}-IN_TRANSIT", f"evt-{second.id}-SHIPPED"):
+        taken = {o: n for (e, o), n in outcomes.items() if e == event_id and o != "duplicate"}
+        assert sum(taken.values()) == 1, (event_id, outcomes)  # applied (or stale) exactly once
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert (second.status, second.version) == ("SHIPPED", 2)
+    assert first.status == "IN_TRANSIT"
+    # one version, one history row and one event per status the delivery took
+    assert [v for _, v in published(first)] == list(range(1, first.version + 1))
+    assert len(history(first)) == first.version
+    assert published(second) == [("REQUESTED", 1), ("SHIPPED", 2)]

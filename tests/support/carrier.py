@@ -36,7 +36,8 @@ class CarrierSimulator:
 
     def configure(self, **config) -> dict:
         """``mode`` (normal|slow|error|down), ``slowSeconds``, ``stepSeconds``, ``autoAdvance``,
-        ``webhookRetryBaseSeconds``, ``webhookRetryMaxSeconds``, ``webhookMaxAttempts``."""
+        ``webhookRetryBaseSeconds``, ``webhookRetryMaxSeconds``, ``webhookMaxAttempts``, ``webhookBatchMax``,
+        ``webhookBatchWaitSeconds``."""
         return self._ok(self.http.post("/_control/config", json=config))
 
     def state(self) -> dict:

@@ -11,7 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from commerce.delivery import selectors, services, tasks
-from commerce.delivery.carrier import SIGNATURE_HEADER, BadNotification, BadSignature, carrier
+from commerce.delivery.carrier import SIGNATURE_HEADER, BadNotification, BadSignature, NotificationBatch, carrier
 from commerce.delivery.http.serializers import (
     AddressCreateSerializer,
     AddressSerializer,
@@ -24,7 +24,23 @@ from commerce.shared.http.pagination import PAGE_PARAMETERS, PageRequest, page_r
 from commerce.shared.http.problems import problem_responses
 
 TAGS = ["delivery"]
-WEBHOOK_BODY_MAX = 16 * 1024
+WEBHOOK_BODY_MAX = 256 * 1024  # a batch of up to carrier.BATCH_MAX notifications
+
+
+def batch_answer(batch: NotificationBatch) -> dict:
+    """What a batched webhook answers: one result per notification, in the batch's order. One the
+    adapter refused is ``invalid`` (with why); the rest are applied as one batch."""
+    updates = [item for item in batch.items if item is not None and not isinstance(item, BadNotification)]
+    outcomes = iter(services.delivery_apply_carrier_updates(updates) if updates else [])
+    results = []
+    for event_id, item in zip(batch.event_ids, batch.items, strict=True):
+        if isinstance(item, BadNotification):
+            results.append({"eventId": event_id, "outcome": "invalid", "detail": str(item)})
+        elif item is None:
+            results.append({"eventId": event_id, "outcome": "ignored"})
+        else:
+            results.append({"eventId": item.event_id, "outcome": next(outcomes)})
+    return {"results": results}
 
 
 class AddressListCreateApi(APIView):
@@ -100,7 +116,10 @@ class CarrierWebhookApi(APIView):
         description=f"Raw JSON body signed with HMAC-SHA256 and the shared secret, sent as "
                     f"`{SIGNATURE_HEADER}: sha256=<hex>`. A wrong or missing signature is 401 and changes "
                     "nothing. Deduplicated by `eventId`; a status that would move the delivery back is "
-                    "recorded and ignored (`stale`).",
+                    "recorded and ignored (`stale`). One notification per body, or a batch "
+                    "(`{\"events\": [...]}`, up to 500), answered with one result per notification "
+                    "(`{\"results\": [{\"eventId\", \"outcome\"}]}`; a malformed one is `invalid`, "
+                    "with a `detail`, and does not stop the others).",
         request={"application/json": {"type": "object"}},
         responses={200: WebhookAnswerSerializer, **problem_responses(
             400, 401, descriptions={401: "Missing or wrong signature."})},
@@ -115,6 +134,8 @@ class CarrierWebhookApi(APIView):
             raise Unauthorized(str(exc)) from None
         except BadNotification as exc:
             raise ValidationFailed({"body": [str(exc)]}) from None
+        if isinstance(update, NotificationBatch):
+            return Response(batch_answer(update))
         if update is None:
             return Response({"eventId": "", "outcome": "ignored"})
         outcome = services.delivery_apply_carrier_update(update)
