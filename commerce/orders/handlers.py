@@ -3,6 +3,7 @@ from commerce.delivery.events import DeliveryStatusChanged
 from commerce.eventbus import subscribe
 from commerce.orders import saga, services
 
+TRACKING_QUEUE = "tracking"
 MONEY_EVENTS = tuple(e for e in saga.SAGA_EVENTS if e is not DeliveryStatusChanged)
 
 
@@ -24,7 +25,9 @@ def on_saga_event(events) -> None:
 
 # Delivery tracking: the order's deliveryStatus read model, and COMPLETED on DELIVERED. Up to 500
 # events a batch: with one partition and 100 it fell 8-15 s behind at 600 status changes a second.
-@subscribe(DeliveryStatusChanged, handler="orders.delivery", queue="orders", batch=True, partitions=2,
+# On the tracking queue (the Procfile's shipping worker, below the saga's workers in priority):
+# its large batches kept one of the saga's two worker processes busy while confirmations waited.
+@subscribe(DeliveryStatusChanged, handler="orders.delivery", queue=TRACKING_QUEUE, batch=True, partitions=2,
            max_batch=500)
 def on_delivery_status_changed(events) -> None:
     services.orders_apply(events)

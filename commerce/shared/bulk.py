@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from django.db import connection, models
+from django.db import DEFAULT_DB_ALIAS, connections, models
 from django.db.models.expressions import DatabaseDefault
 
 
@@ -34,17 +34,22 @@ def bulk_insert(objs: Sequence[models.Model]) -> None:
         return
     model = type(objs[0])
     fields = _columns(model, objs[0])
+    # the connection object itself: ``django.db.connection`` is a proxy that looks the thread's
+    # connection up on every attribute, and each value's preparation reads it (a third of the
+    # catalog handler's time in bulk_insert went to those lookups)
+    conn = connections[DEFAULT_DB_ALIAS]
     arrays = []
     for field in fields:
         values = []
+        prepare = field.get_db_prep_save
         for obj in objs:
             value = field.pre_save(obj, add=True)
             if isinstance(value, DatabaseDefault):
                 raise ValueError(f"{model.__name__}.{field.name}: set on some objects and not on others")
-            values.append(field.get_db_prep_save(value, connection))
+            values.append(prepare(value, conn))
         arrays.append(values)
-    names = ", ".join(connection.ops.quote_name(f.column) for f in fields)
-    unpacked = ", ".join(f"%s::{f.db_type(connection)}[]" for f in fields)
-    with connection.cursor() as cursor:
-        cursor.execute(f"INSERT INTO {connection.ops.quote_name(model._meta.db_table)} ({names})"
+    names = ", ".join(conn.ops.quote_name(f.column) for f in fields)
+    unpacked = ", ".join(f"%s::{f.db_type(conn)}[]" for f in fields)
+    with conn.cursor() as cursor:
+        cursor.execute(f"INSERT INTO {conn.ops.quote_name(model._meta.db_table)} ({names})"
                        f" SELECT * FROM unnest({unpacked})", arrays)

@@ -1,5 +1,5 @@
 """The carrier sync waits on the carrier, so it runs on a queue of its own, served by a worker of
-its own: never by the worker that carries the saga's events."""
+its own (with delivery tracking): never by the worker that carries the saga's events."""
 import json
 from pathlib import Path
 
@@ -34,7 +34,13 @@ def test_the_kick_and_beat_send_the_carrier_sync_to_its_own_queue():
     broker.delete("carrier_sync")
 
 
-def test_the_procfile_gives_the_carrier_sync_a_worker_of_its_own():
-    assert _queues_of("shipping") == {"carrier_sync"}
-    assert "carrier_sync" not in _queues_of("worker")
-    assert "delivery" in _queues_of("worker")  # the delivery handler stays with the bus
+def test_the_procfile_gives_the_carrier_sync_and_tracking_a_worker_of_their_own():
+    from commerce.eventbus.subscriptions import handler_named
+
+    assert _queues_of("shipping") == {"carrier_sync", "delivery", "tracking"}
+    assert not _queues_of("shipping") & _queues_of("worker")
+    # what the saga waits on stays with the bus; what follows a confirmation goes to shipping
+    for name in ("catalog.order_stock", "orders.saga", "payments.order_payment"):
+        assert handler_named(name).queue in _queues_of("worker"), name
+    for name in ("delivery.order_events", "orders.delivery"):
+        assert handler_named(name).queue in _queues_of("shipping"), name

@@ -26,7 +26,9 @@ DECLINED = "4000000000000002"
 NO_FUNDS = "4000000000009995"
 PROCESSING_ERROR = "4000000000000119"
 TERMINAL = {"COMPLETED", "FAILED", "CANCELLED"}
-QUEUES = "eventbus,members,catalog,search,orders,payments,delivery,carrier_sync"
+# the Procfile's worker and shipping entries (tests/delivery/test_carrier_sync_queue.py pins them)
+QUEUES = "eventbus,members,catalog,search,orders,payments"
+SHIPPING_QUEUES = "carrier_sync,delivery,tracking"
 
 
 @dataclass
@@ -37,6 +39,7 @@ class Shop:
     web: object
     worker: object
     processor: object
+    shipping: object
     env: dict
 
     def client(self, token: str | None = None) -> httpx.Client:
@@ -44,20 +47,23 @@ class Shop:
         return httpx.Client(base_url=self.base, headers=headers, timeout=15)
 
     def start_workers(self):
-        """The Procfile's split: one worker for the bus and every context's handlers (with beat),
-        one for the payment processor loops, which hold their slot while they work."""
+        """The Procfile's split: one worker for the bus and the handlers the saga waits on (with
+        beat), one for the payment processor loops, which hold their slot while they work, and one
+        for shipping: carrier bookings and delivery tracking."""
         self.worker = start_worker("saga", queues=QUEUES, concurrency=2, **self.env)
         self.processor = start_worker("saga-payments", queues="payments_processor", concurrency=2, beat=False,
                                       **self.env)
+        self.shipping = start_worker("saga-shipping", queues=SHIPPING_QUEUES, concurrency=2, beat=False,
+                                     **self.env)
 
     def stop_workers(self):
-        for child in (self.worker, self.processor):
+        for child in (self.worker, self.processor, self.shipping):
             if child is not None:
                 child.stop()
 
     def alive(self) -> bool:
-        assert self.worker.alive(), self.worker.tail()
-        assert self.processor.alive(), self.processor.tail()
+        for child in (self.worker, self.processor, self.shipping):
+            assert child.alive(), child.tail()
         return True
 
 
@@ -67,14 +73,15 @@ def shop(django_db_setup, django_db_blocker):
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     gateway = start_gateway(log_name="gateway-saga")
-    carrier = start_carrier(webhook_url=f"{base}/delivery/carrier-webhook", step_seconds=0.3)
+    # batched webhooks, as under make up (tests/delivery cover the one-by-one kind end to end)
+    carrier = start_carrier(webhook_url=f"{base}/delivery/carrier-webhook", step_seconds=0.3, webhook_batch_max=20)
     env = {
         "PAYMENTS_GATEWAY_URL": gateway.url, "CARRIER_URL": carrier.url,
         "PAYMENTS_RETRY_BASE_SECONDS": "0.2", "PAYMENTS_RETRY_MAX_SECONDS": "1",
         "EVENTBUS_RETRY_BASE_SECONDS": "0.2", "CELERY_LOG_LEVEL": "info",
     }
     web = start_web(port, **env)
-    shop = Shop(base, gateway, carrier, web, None, None, env)
+    shop = Shop(base, gateway, carrier, web, None, None, None, env)
     try:
         yield shop
     finally:
@@ -242,6 +249,7 @@ def test_a_worker_killed_mid_stream_loses_nothing_and_doubles_nothing(shop):
         if n == 15:
             shop.worker.kill()  # SIGKILL: tasks in flight are lost, not finished
             shop.processor.kill()  # and gateway calls in flight lose their answers
+            shop.shipping.kill()  # and carrier bookings and tracking updates in flight
     shop.start_workers()
     final = [wait_for(shop, client, order_id, TERMINAL, timeout=120) for client, order_id in placed]
     assert {o["status"] for o in final} == {"COMPLETED"}, [o["status"] for o in final]

@@ -71,13 +71,15 @@ class CarrierSimulator:
 
 
 def start_carrier(*, webhook_url: str = FAR_AWAY, secret: str | None = None, step_seconds: float = 0.5,
-                  port: int | None = None, manual: bool = False, timeout: float = 30) -> CarrierSimulator:
+                  port: int | None = None, manual: bool = False, webhook_batch_max: int = 1,
+                  timeout: float = 30) -> CarrierSimulator:
     """The simulator in its own process, signing with the shop's secret (settings) unless told
     otherwise; returns once it answers ``/health``."""
     port = port or free_port()
     secret = secret or settings.DELIVERY["CARRIER_WEBHOOK_SECRET"]
     args = [sys.executable, "-m", "simulators.carrier", "--port", str(port), "--webhook-url", webhook_url,
-            "--secret", secret, "--step-seconds", str(step_seconds), "--webhook-retry-base-seconds", "0.2"]
+            "--secret", secret, "--step-seconds", str(step_seconds), "--webhook-retry-base-seconds", "0.2",
+            "--webhook-batch-max", str(webhook_batch_max)]
     if manual:
         args.append("--manual")
     child = Child(args, child_env(), f"carrier-{port}")
