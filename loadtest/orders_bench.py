@@ -15,7 +15,8 @@ latency instead of as a lower offered rate. Each order has 1-3 lines.
 End to end, an order's time to CONFIRMED is measured in the database the stack uses (this
 script's Django settings): from the order's ``created_at`` to the ``occurred_at`` of its
 ``orders.order_confirmed`` event. Output: offered and accepted rates, status codes, p50/p90/p99
-of the POST, then confirmed orders/s over the window and p50/p99 of the confirmation time.
+of the POST (overall and per ``--window`` seconds of the run), then confirmed orders/s over the
+window and p50/p99 of the confirmation time.
 """
 from __future__ import annotations
 
@@ -99,7 +100,7 @@ async def load(host, rate, seconds, product_ids, shoppers, seed):
     behind shows."""
     target = urlsplit(host)
     rng = random.Random(seed)
-    latencies: list[float] = []
+    latencies: list[tuple[float, float]] = []  # (due, seconds from due to answer)
     statuses: Counter = Counter()
     accepted: list[str] = []
 
@@ -122,7 +123,7 @@ async def load(host, rate, seconds, product_ids, shoppers, seed):
                 accepted.append(json.loads(body)["orderId"])
         except (OSError, TimeoutError, ValueError) as exc:
             statuses[type(exc).__name__] += 1
-        latencies.append(time.perf_counter() - due)
+        latencies.append((due, time.perf_counter() - due))
 
     tasks = []
     total = int(rate * seconds)
@@ -143,7 +144,7 @@ async def load(host, rate, seconds, product_ids, shoppers, seed):
     await asyncio.gather(*tasks)
     elapsed = time.perf_counter() - start
     print()
-    return latencies, statuses, accepted, sent_for, elapsed
+    return [(due - start, took) for due, took in latencies], statuses, accepted, sent_for, elapsed
 
 
 def confirmations(order_ids, wait_seconds):
@@ -182,6 +183,7 @@ def main():
     parser.add_argument("--setup-concurrency", type=int, default=8)
     parser.add_argument("--wait", type=float, default=120, help="seconds to wait for the saga to settle")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--window", type=float, default=5, help="seconds per window of the latency timeline")
     parser.add_argument("--warmup", type=float, default=3,
                         help="seconds of load at the same rate before the measured run (not counted)")
     parser.add_argument("--setup-file", type=Path,
@@ -206,11 +208,16 @@ def main():
         uvloop.run(load(args.host, args.rate, args.warmup, product_ids, shoppers, args.seed + 1))
     latencies, statuses, accepted, sent_for, elapsed = uvloop.run(
         load(args.host, args.rate, args.seconds, product_ids, shoppers, args.seed))
-    ms = [v * 1000 for v in latencies]
+    ms = [took * 1000 for _, took in latencies]
     print(f"POST /order/process-order: offered {len(latencies)} at {len(latencies) / sent_for:.0f}/s; "
           f"accepted {len(accepted)} = {len(accepted) / elapsed:.0f}/s; statuses {dict(statuses)}")
     print(f"  latency ms: p50 {percentile(ms, 50):.1f}  p90 {percentile(ms, 90):.1f}  "
           f"p99 {percentile(ms, 99):.1f}  max {max(ms):.1f}")
+    windows: dict[int, list[float]] = {}
+    for due, took in latencies:
+        windows.setdefault(int(due // args.window), []).append(took * 1000)
+    print(f"  p50 / p99 ms per {args.window:g} s of the run: " + "  ".join(
+        f"{percentile(v, 50):.0f}/{percentile(v, 99):.0f}" for _, v in sorted(windows.items())))
 
     counts, times, window = confirmations([uuid.UUID(o) for o in accepted], args.wait)
     if times:

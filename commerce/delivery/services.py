@@ -31,6 +31,7 @@ from commerce.delivery.models import (
     StatusChange,
 )
 from commerce.eventbus import publish, publish_many, write_and_publish
+from commerce.shared.commits import commit_without_flush
 from commerce.shared.errors import Conflict, NotFound
 
 log = logging.getLogger(__name__)
@@ -499,13 +500,19 @@ _BOOKED = (
 def carrier_work_booked(work: CarrierWork, booking: Booking) -> None:
     """The carrier took the booking: keep its tracking number and clear the work, unless the
     delivery got other work meanwhile (a cancel), which is then due at once. One UPDATE instead of
-    a locked read and two saves: the carrier sync records every booking this way."""
-    with connection.cursor() as cursor:
+    a locked read and two saves: the carrier sync records every booking this way.
+
+    This and the other outcomes below commit without waiting for the WAL flush: one lost in a
+    database crash leaves the work claimed until its lease ends, and the call is made again under
+    the same shipment key, which the carrier answers with the same shipment."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        commit_without_flush()
         cursor.execute(_BOOKED, {"tracking": booking.tracking_number, "todo": work.todo, "id": work.delivery_id})
 
 
 def carrier_work_cancelled(work: CarrierWork, *, cancelled: bool) -> None:
     with transaction.atomic():
+        commit_without_flush()
         delivery = _locked(work.delivery_id)
         if delivery is None or _todo_changed(delivery, work):
             return
@@ -520,6 +527,7 @@ def carrier_work_failed(work: CarrierWork, *, error: str) -> None:
     """The carrier could not be reached (or answered 5xx): try again after a backoff. Never
     given up on: the delivery stays ``REQUESTED`` and its work stays in the list."""
     with transaction.atomic():
+        commit_without_flush()
         delivery = _locked(work.delivery_id)
         if delivery is None or _todo_changed(delivery, work):
             return
@@ -531,6 +539,7 @@ def carrier_work_failed(work: CarrierWork, *, error: str) -> None:
 def carrier_work_rejected(work: CarrierWork, *, error: str) -> None:
     """The carrier refused the booking for good: the delivery fails."""
     with transaction.atomic():
+        commit_without_flush()
         delivery = _locked(work.delivery_id)
         if delivery is None or _todo_changed(delivery, work):
             return

@@ -21,6 +21,7 @@ from django.db import connection, transaction
 from commerce.eventbus import codec
 from commerce.eventbus.relay import conf
 from commerce.eventbus.subscriptions import Handler, handler_named
+from commerce.shared.commits import commit_without_flush
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +55,7 @@ def deliver(dispatch_id: int, handler_name: str, partition: int) -> DeliveryResu
         # No flush to disk at commit: a crash can lose only the last moments of handled dispatches,
         # and each loses its effects, inbox rows, outgoing events and "done" mark together, so it
         # is simply delivered again. Handlers never call the outside world (see README.md).
-        cursor.execute("SET LOCAL synchronous_commit = off")
+        commit_without_flush()
         if partition >= 0:
             # never block a worker slot on a busy stream: the caller re-sends the message
             cursor.execute("SELECT pg_try_advisory_xact_lock(%s, %s)", [stream_lock_key(handler_name), partition])

@@ -17,6 +17,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from commerce.eventbus.subscriptions import Handler, handler_named, handlers_for
+from commerce.shared.commits import commit_without_flush
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +70,7 @@ def relay_once(*, batch_size: int | None = None, sender: Sender | None = None) -
             # Losing this commit in a database crash is harmless: the rows become unpublished
             # again and are relayed anew; messages already sent for it find no dispatch. So the
             # relay does not wait for the WAL flush.
-            cursor.execute("SET LOCAL synchronous_commit = off")
+            commit_without_flush()
             # one relay at a time keeps dispatch ids in publish order; a relay that finds another
             # one running leaves the work to it (and to the next kick or periodic run)
             cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [RELAY_LOCK])

@@ -35,6 +35,7 @@ from commerce.payments.gateway import (
 )
 from commerce.payments.models import Payment, PaymentIdempotencyKey, PaymentMethod, PaymentRequest
 from commerce.shared.bulk import bulk_insert
+from commerce.shared.commits import commit_without_flush
 from commerce.shared.errors import Conflict, NotFound, Unavailable, ValidationFailed
 
 log = logging.getLogger(__name__)
@@ -507,12 +508,16 @@ class _Row:
 def payment_results_record(results: list[tuple[WorkItem, object]]) -> int:
     """Record the gateway's answers for claimed items in one short transaction, each payment with
     its event. An item whose lease was lost (expired and claimed again) is skipped: the new holder
-    calls with the same idempotency key and gets the same answer. Returns the events published."""
+    calls with the same idempotency key and gets the same answer. Returns the events published.
+
+    The commit does not wait for the WAL flush: lost in a database crash, the items stay claimed
+    until their lease ends and are called again with the same idempotency keys."""
     if not results:
         return 0
     now = timezone.now()
     events: list[DomainEvent] = []
     with transaction.atomic(), connection.cursor() as cursor:
+        commit_without_flush()
         cursor.execute(_SELECT_ROWS, [[item.payment_id for item, _ in results]])
         by_id = {row[0]: _Row(row) for row in cursor.fetchall()}
         changed = []
