@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import logging
 import random
-import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from uuid import UUID
@@ -31,6 +30,7 @@ from commerce.delivery.models import (
     StatusChange,
 )
 from commerce.eventbus import publish, publish_many, write_and_publish
+from commerce.eventbus.event import uuid7
 from commerce.shared.commits import commit_without_flush
 from commerce.shared.errors import Conflict, NotFound
 
@@ -147,7 +147,7 @@ def deliveries_request(requests: list[DeliveryRequest]) -> list[UUID]:
         usable = all(isinstance(address.get(key), str) and address[key].strip() for key in SNAPSHOT_REQUIRED)
         status, todo = ((DeliveryStatus.REQUESTED, CarrierTodo.SEND) if usable else (DeliveryStatus.FAILED, ""))
         reason = "" if usable else f"{ADDRESS_INVALID}: the order's address snapshot is incomplete"
-        rows.append((uuid.uuid4(), request, address, status, reason, str(todo)))
+        rows.append((uuid7(), request, address, status, reason, str(todo)))
     with connection.cursor() as cursor:
         cursor.execute(_INSERT_DELIVERIES, {
             "now": now, "ids": [r[0] for r in rows], "orders": [r[1].order_id for r in rows],

@@ -1,5 +1,6 @@
 """OrderConfirmed creates the delivery, OrderCancelled cancels it: through the real bus path
 (outbox, relay, inbox, the subscribed handler), each delivered twice with one effect."""
+import time
 import uuid
 
 import pytest
@@ -133,3 +134,21 @@ def test_one_batch_of_confirmations_and_cancellations_keeps_each_orders_event_or
     assert Delivery.objects.get(order_id=broken.aggregate_id).failure_reason.startswith("ADDRESS_INVALID")
     assert Delivery.objects.count() == 3 and StatusChange.objects.count() == 4
     assert OutboxEvent.objects.filter(name="delivery.status_changed").count() == 4
+
+
+def test_deliveries_get_time_ordered_ids_so_their_index_inserts_land_together():
+    from commerce.delivery import services
+    from commerce.delivery.services import DeliveryRequest
+
+    def request(n):
+        with transaction.atomic():
+            return services.deliveries_request([DeliveryRequest(order_id=uuid.uuid4(), buyer_id=uuid.uuid4(),
+                                                                address=snapshot(), lines=[]) for _ in range(n)])
+
+    first = request(1)
+    time.sleep(0.002)  # the next millisecond of the clock
+    later = request(3)
+    ids = first + later
+    assert len(ids) == 4 and {i.version for i in ids} == {7}
+    assert ids[0] < min(later)  # a later millisecond's ids sort after an earlier one's
+    assert Delivery.objects.filter(id__in=ids).count() == 4
