@@ -191,6 +191,8 @@ def main():
                              "skip the minute of registrations; delete the file after a database reset or a restart of "
                              "the gateway simulator, which forgets its card tokens)")
     args = parser.parse_args()
+    if args.window <= 0:
+        parser.error("--window must be more than 0 seconds")
 
     t0 = time.perf_counter()
     if args.setup_file and args.setup_file.exists():
