@@ -6,7 +6,9 @@ import uuid
 import pytest
 from django.db import transaction
 
+from commerce.delivery import services
 from commerce.delivery.models import CarrierTodo, Delivery, OrderCancellation, StatusChange
+from commerce.delivery.services import DeliveryRequest
 from commerce.eventbus.delivery import deliver
 from commerce.eventbus.models import OutboxEvent
 from commerce.eventbus.publisher import publish
@@ -137,18 +139,20 @@ def test_one_batch_of_confirmations_and_cancellations_keeps_each_orders_event_or
 
 
 def test_deliveries_get_time_ordered_ids_so_their_index_inserts_land_together():
-    from commerce.delivery import services
-    from commerce.delivery.services import DeliveryRequest
-
     def request(n):
         with transaction.atomic():
             return services.deliveries_request([DeliveryRequest(order_id=uuid.uuid4(), buyer_id=uuid.uuid4(),
                                                                 address=snapshot(), lines=[]) for _ in range(n)])
 
+    def milliseconds(delivery_id):  # uuid7: the first 48 bits are the Unix time in milliseconds
+        return delivery_id.int >> 80
+
+    before = time.time_ns() // 1_000_000
     first = request(1)
-    time.sleep(0.002)  # the next millisecond of the clock
     later = request(3)
+    after = time.time_ns() // 1_000_000
     ids = first + later
     assert len(ids) == 4 and {i.version for i in ids} == {7}
-    assert ids[0] < min(later)  # a later millisecond's ids sort after an earlier one's
+    assert all(before <= milliseconds(i) <= after for i in ids)
+    assert milliseconds(ids[0]) <= min(milliseconds(i) for i in later)  # a later call's ids never sort earlier
     assert Delivery.objects.filter(id__in=ids).count() == 4
