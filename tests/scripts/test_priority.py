@@ -1,5 +1,6 @@
-"""scripts/background.sh: the Procfile's background processes run below the web tier's CPU
-priority, in their own session's autogroup as well as by their own nice value."""
+"""scripts/priority.sh and scripts/background.sh: the Procfile's web tier runs above the default CPU
+priority (where it may) and its background processes below it, in their own session's autogroup
+as well as by their own nice value."""
 from __future__ import annotations
 
 import os
@@ -9,6 +10,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = str(ROOT / "scripts" / "background.sh")
+PRIORITY = str(ROOT / "scripts" / "priority.sh")
 AUTOGROUP = Path("/proc/self/autogroup")
 
 # prints "<nice> <autogroup nice or ->" of the process it runs in
@@ -63,3 +65,43 @@ def test_the_procfile_runs_celery_in_the_background_and_the_web_tier_in_front():
     for name in ("worker", "payments", "beat"):
         assert entries[name].startswith("scripts/background.sh celery "), name
     assert "background.sh" not in entries["web"]
+    assert entries["web"].startswith("scripts/priority.sh ${WEB_NICE:--10} uwsgi ")
+
+
+def privileged() -> bool:
+    return os.geteuid() == 0
+
+
+def test_a_privileged_process_raises_the_priority_of_itself_and_its_autogroup():
+    if not privileged():  # the unprivileged side is the next test's
+        return
+    nice, group = run([PRIORITY, "-5", sys.executable, "-c", REPORT], start_new_session=True)
+    assert int(nice) == os.nice(0) - 5
+    if AUTOGROUP.exists():
+        assert group == "-5"
+
+
+def test_an_unprivileged_process_runs_at_the_default_priority_and_says_why():
+    """Without root (or CAP_SYS_NICE) a negative value is refused by the kernel: the command still
+    runs, at the priority it had, with a note on stderr."""
+    drop = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", "--inh-caps=-all"] if privileged() else []
+    # nobody may not read the checkout or this Python: the script comes on stdin, the report is sh's
+    report = 'echo "$(nice) $(sed "s/.* //" /proc/self/autogroup 2>/dev/null || echo -)"'
+    done = subprocess.run([*drop, "sh", "-s", "--", "-5", "sh", "-c", report], stdin=open(PRIORITY),
+                          capture_output=True, text=True, timeout=30, check=True, cwd="/", start_new_session=True)
+    nice, group = done.stdout.split()
+    assert int(nice) == os.nice(0)
+    if AUTOGROUP.exists():
+        assert group == "0"
+    assert "not allowed to raise the priority to -5" in done.stderr
+
+
+def test_nice_values_out_of_range_are_refused_before_anything_runs(tmp_path):
+    marker = tmp_path / "ran"
+    for value in ("20", "-21", "ten", ""):
+        done = subprocess.run([PRIORITY, value, "touch", str(marker)], capture_output=True, text=True, timeout=30)
+        assert done.returncode == 2, value
+        assert "-20..19" in done.stderr, value
+    done = subprocess.run([PRIORITY, "5"], capture_output=True, text=True, timeout=30)
+    assert done.returncode == 2 and "usage" in done.stderr
+    assert not marker.exists()
