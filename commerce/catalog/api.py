@@ -8,6 +8,8 @@ from uuid import UUID
 
 from commerce.catalog import selectors
 from commerce.catalog.store import ProductDoc, product_store
+from commerce.shared import lookups
+from commerce.shared.lookups import Lookup
 
 
 @dataclass(frozen=True)
@@ -31,7 +33,13 @@ ProductRecord = ProductDoc
 def product_snapshots(product_ids: Iterable[UUID]) -> dict[UUID, ProductSnapshot]:
     """Snapshots of the products that exist (unknown ids are simply missing): the current offer
     of each (committed with the product's last change) and its available stock, in one query."""
-    return {row[0]: ProductSnapshot(*row) for row in selectors.product_offers(product_ids)}
+    return lookups.run(product_snapshots_lookup(product_ids))
+
+
+def product_snapshots_lookup(product_ids: Iterable[UUID]) -> Lookup[dict[UUID, ProductSnapshot]]:
+    """``product_snapshots`` as a lookup, to be sent together with other contexts' lookups."""
+    return selectors.product_offers_lookup(product_ids).then(
+        lambda rows: {row[0]: ProductSnapshot(*row) for row in rows})
 
 
 def products_iter_all(*, batch_size: int = 1000) -> Iterator[ProductRecord]:

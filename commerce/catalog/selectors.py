@@ -8,7 +8,9 @@ from uuid import UUID
 from django.db import connection
 
 from commerce.catalog.store import ProductDoc, product_store
+from commerce.shared import lookups
 from commerce.shared.errors import NotFound
+from commerce.shared.lookups import Lookup
 
 
 @dataclass(frozen=True)
@@ -34,15 +36,17 @@ def stock_levels(product_ids: Iterable[UUID]) -> dict[UUID, StockLevel]:
         return {row[0]: StockLevel(*row) for row in cursor.fetchall()}
 
 
-def product_offers(product_ids: Iterable[UUID]) -> list[tuple]:
+def product_offers_lookup(product_ids: Iterable[UUID]) -> Lookup[list[tuple]]:
     """(id, seller, name, price, currency, active, available) of the products that exist."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT p.id, p.seller_id, p.name, p.price, p.currency, p.active, COALESCE(s.on_hand - s.reserved, 0)"
-            " FROM catalog_product p LEFT JOIN catalog_stock s ON s.product_id = p.id WHERE p.id = ANY(%s)",
-            [list(product_ids)],
-        )
-        return cursor.fetchall()
+    return Lookup(
+        "SELECT p.id, p.seller_id, p.name, p.price, p.currency, p.active, COALESCE(s.on_hand - s.reserved, 0)"
+        " FROM catalog_product p LEFT JOIN catalog_stock s ON s.product_id = p.id WHERE p.id = ANY(%s)",
+        [list(product_ids)], list,
+    )
+
+
+def product_offers(product_ids: Iterable[UUID]) -> list[tuple]:
+    return lookups.run(product_offers_lookup(product_ids))
 
 
 def product_get(*, product_id: UUID) -> ProductView:

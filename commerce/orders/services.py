@@ -27,6 +27,7 @@ from commerce.eventbus import DomainEvent, publish_many, write_and_publish
 from commerce.orders import saga
 from commerce.orders.models import Order
 from commerce.payments import api as payments_api
+from commerce.shared import lookups
 from commerce.shared.errors import Conflict, NotFound, ValidationFailed
 
 log = logging.getLogger(__name__)
@@ -65,14 +66,18 @@ def order_place(*, buyer_id: UUID, items: Sequence[ItemRequest], payment_method_
             return earlier, False
 
     errors: dict[str, list[str]] = {}
-    snapshots = catalog_api.product_snapshots([i.product_id for i in items])
+    # the three contexts' checks in one round trip to the database
+    snapshots, method, address = lookups.run_together(
+        catalog_api.product_snapshots_lookup([i.product_id for i in items]),
+        payments_api.usable_method_lookup(str(buyer_id), payment_method_id),
+        delivery_api.address_snapshot_lookup(str(buyer_id), address_id),
+    )
     for index, item in enumerate(items):
         snap = snapshots.get(item.product_id)
         if snap is None or not snap.active:
             errors[f"items.{index}.productId"] = ["No such product on sale."]
-    if payments_api.usable_method(str(buyer_id), payment_method_id) is None:
+    if method is None:
         errors["paymentMethodId"] = ["No usable payment method of yours has this id."]
-    address = delivery_api.address_snapshot(str(buyer_id), address_id)
     if address is None:
         errors["addressId"] = ["No address of yours has this id."]
     if errors:
