@@ -6,6 +6,8 @@ ask. ``run(lookup)`` runs one; ``run_together(...)`` sends several in one round 
 pipeline mode) and returns their answers in order. Placing an order checks three contexts (the
 products, the payment method, the address): one round trip instead of three, and one wake-up of
 the database backend instead of three on a box whose cores are busy (docs/orders.md, ninth round).
+Queries sent together use psycopg's cursors directly, so Django's ``connection.queries`` and
+``execute_wrapper`` do not see them (a single lookup goes through Django's cursor as usual).
 """
 from __future__ import annotations
 
