@@ -8,7 +8,6 @@ from uuid import UUID
 from django.db import connection
 
 from commerce.catalog.store import ProductDoc, product_store
-from commerce.shared import lookups
 from commerce.shared.errors import NotFound
 from commerce.shared.lookups import Lookup
 
@@ -44,9 +43,6 @@ def product_offers_lookup(product_ids: Iterable[UUID]) -> Lookup[list[tuple]]:
         [list(product_ids)], list,
     )
 
-
-def product_offers(product_ids: Iterable[UUID]) -> list[tuple]:
-    return lookups.run(product_offers_lookup(product_ids))
 
 
 def product_get(*, product_id: UUID) -> ProductView:
