@@ -44,7 +44,6 @@ def product_offers_lookup(product_ids: Iterable[UUID]) -> Lookup[list[tuple]]:
     )
 
 
-
 def product_get(*, product_id: UUID) -> ProductView:
     doc = product_store().get(product_id)
     if doc is None or not doc.active:
