@@ -7,6 +7,11 @@ call is a task on a shared ``httpx.AsyncClient``, and a recorder coroutine write
 in batches (``payment_results_record``: one short transaction with their events). Database work
 runs on one helper thread, so the loop keeps reading answers while PostgreSQL commits. The
 circuit breaker (Redis, shared by all processes) decides whether to claim at all.
+
+The claimer sleeps until a call finishes, a NOTIFY on ``services.WAKE_CHANNEL`` says new calls are
+due (sent by the transaction that made them due, on a connection of the loop's own), or
+``POLL_SECONDS`` pass: the poll still finds what no notification announced (retries whose backoff
+is over, leases that ran out) and covers a listening connection that was lost.
 """
 from __future__ import annotations
 
@@ -16,9 +21,10 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
+import psycopg
 import redis
 from django.conf import settings
-from django.db import connection
+from django.db import connection, connections
 
 from commerce.payments import services
 from commerce.payments.breaker import CircuitBreaker, Permit, gateway_breaker
@@ -30,6 +36,7 @@ log = logging.getLogger(__name__)
 RECORD_BATCH = 200
 RECORD_WINDOW_SECONDS = 0.02
 SWEEP_EVERY_SECONDS = 1.0
+RELISTEN_SECONDS = 1.0  # after the listening connection failed
 
 
 @dataclass
@@ -46,6 +53,13 @@ class RunStats:
 
 def _close_connection() -> None:
     connection.close()  # looked up here, in the calling thread: Django connections are per thread
+
+
+def _listen_params() -> dict:
+    """The default database's connection parameters, for an asyncio psycopg connection."""
+    params = connections["default"].get_connection_params()
+    params.pop("cursor_factory", None)  # Django's own, synchronous cursor class
+    return params
 
 
 async def _call(session: GatewaySession, item: services.WorkItem):
@@ -73,7 +87,8 @@ class Processor:
         self.answers: asyncio.Queue = asyncio.Queue()
         # set when a call finishes; waiting on it, not on the in-flight tasks themselves, keeps a wake-up
         # O(1) (asyncio.wait on 200 tasks adds and removes 200 callbacks every time)
-        self.slot_freed = asyncio.Event()
+        self.slot_freed = asyncio.Event()  # also set by a wake-up notification
+        self.listening = False  # the LISTEN is in place (for the tests and the logs)
         self.probe_in_flight = False
         # unavailable answers in a row that the recorder has not told the shared breaker yet: enough of
         # them stop this loop from claiming more in the few milliseconds before it has
@@ -94,6 +109,7 @@ class Processor:
         try:
             async with self.gateway.session(max_in_flight=self.max_in_flight) as session:
                 recorder = asyncio.create_task(self._recorder())
+                listener = asyncio.create_task(self._listener())
                 try:
                     await self._claimer(session)
                     if self.in_flight:
@@ -102,6 +118,8 @@ class Processor:
                     await recorder
                 finally:
                     recorder.cancel()
+                    listener.cancel()
+                    await asyncio.gather(listener, return_exceptions=True)
         finally:
             await in_db(_close_connection)  # the helper thread's own connection
             db.shutdown(wait=True)
@@ -112,6 +130,9 @@ class Processor:
         next_sweep = 0.0
         refill_at = max(1, self.max_in_flight // 4)  # claim in batches, not one by one
         while True:
+            # cleared before looking for work: a call finishing or a notification from here on
+            # ends the wait below at once
+            self.slot_freed.clear()
             now = time.monotonic()
             if now >= next_sweep:
                 self.stats.expired += await self.in_db(services.payments_expire)
@@ -141,12 +162,28 @@ class Processor:
             elif now - last_work >= self.idle_seconds:
                 return
             if not items:
-                # wait for a slot to free up (or for new work to become due)
-                self.slot_freed.clear()
+                # wait for a slot to free up or new work to become due
                 try:
                     await asyncio.wait_for(self.slot_freed.wait(), self.poll_seconds)
                 except TimeoutError:
                     pass
+
+    async def _listener(self) -> None:
+        """Wake the claimer on every notification that calls are due; reconnect if the connection
+        fails (meanwhile the poll goes on)."""
+        while True:
+            try:
+                async with await psycopg.AsyncConnection.connect(**_listen_params(), autocommit=True) as conn:
+                    await conn.execute(f"LISTEN {services.WAKE_CHANNEL}")
+                    self.listening = True
+                    self.slot_freed.set()  # anything made due before the LISTEN: claim it now
+                    async for _ in conn.notifies():
+                        self.slot_freed.set()
+            except psycopg.Error as exc:
+                log.warning("payments: not listening for new payments (%s); polling every %.2f s",
+                            exc, self.poll_seconds)
+            self.listening = False
+            await asyncio.sleep(RELISTEN_SECONDS)
 
     def _permit(self) -> Permit:
         if self.probe_in_flight or self.unreported_failures >= self.breaker.failures:

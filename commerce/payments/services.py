@@ -169,10 +169,23 @@ def payment_request_record(event: OrderPaymentRequested) -> Payment | None:
     return payment
 
 
+# NOTIFY channel: "gateway calls became due"; the processors LISTEN on it (processor.py)
+WAKE_CHANNEL = "payments_due"
+
+
+def processors_wake() -> None:
+    """Wake the listening processors when the caller's transaction commits (PostgreSQL delivers
+    a NOTIFY at commit, and not at all on rollback), so that a new payment is claimed at once
+    instead of at the processors' next poll. Several calls in one transaction send one."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_notify(%s, '')", [WAKE_CHANNEL])
+
+
 def order_payment_events_apply(events: list) -> None:
     """The handler's batch, in publish order, in the caller's transaction. Runs of requests for
     orders payments has not seen yet are recorded with a few statements for the whole run (one
-    request at a time cost about 4 ms); anything else goes through the one-event rules."""
+    request at a time cost about 4 ms); anything else goes through the one-event rules. The
+    processors are woken for whatever calls the batch made due."""
     run: list[OrderPaymentRequested] = []
     for event in events:
         if isinstance(event, OrderPaymentRequested):
@@ -188,6 +201,8 @@ def order_payment_events_apply(events: list) -> None:
         run = []
         refund_request(event)
     _record_new_requests(run)
+    if events:
+        processors_wake()
 
 
 _NO_METHOD = "00000000-0000-0000-0000-000000000000"  # never a saved method: the payment fails unusable
@@ -300,6 +315,7 @@ def payment_process(*, buyer_id: UUID, order_id: UUID, method_id: UUID,
                     raise ValidationFailed({"methodId": ["Not one of your active, unexpired payment methods."]})
                 payment = _new_payment(request, attempt=latest.attempt + 1 if latest else 1, method_id=method_id)
                 payment.save(force_insert=True)
+                processors_wake()
                 answer = ProcessAnswer(payment.id, payment.status)
             if idempotency_key:
                 PaymentIdempotencyKey.objects.create(member_id=buyer_id, key=idempotency_key, body_hash=body_hash,

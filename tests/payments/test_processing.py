@@ -322,3 +322,58 @@ def test_a_request_with_a_malformed_method_id_fails_the_payment_instead_of_the_h
     assert (failed.status, failed.failure_reason) == ("FAILED", "PAYMENT_METHOD_UNUSABLE")
     assert published("payments.payment_failed", aggregate_id=str(failed.id))
     assert not Dispatch.objects.filter(handler="payments.order_payment").exclude(status="done").exists()
+
+
+def test_a_waiting_processor_is_woken_by_a_new_payment_instead_of_its_poll(gateway, add_method, buyer):
+    """With a 30 s poll, only the NOTIFY sent by the request's transaction can get the payment
+    charged within seconds; a rolled-back transaction's notification never arrives."""
+    import threading
+    import time
+
+    from django.db import connection
+
+    from commerce.payments.processor import Processor
+
+    method = add_method(buyer)
+    processor = Processor(poll_seconds=30, idle_seconds=60, max_seconds=60)
+    done = []
+
+    def run():
+        try:
+            done.append(processor.run())
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 10
+        while not processor.listening:
+            assert time.monotonic() < deadline, "the processor never listened"
+            time.sleep(0.02)
+        time.sleep(0.2)  # its first claim (nothing due yet) is over: it waits now
+
+        started = time.monotonic()
+        [payment] = request_payments(buyer, method)
+        while Payment.objects.get(id=payment.id).status == Payment.PENDING:
+            assert time.monotonic() - started < 5, "the new payment waited for the poll"
+            time.sleep(0.02)
+        assert Payment.objects.get(id=payment.id).status == Payment.APPROVED
+        assert gateway.stats()["calls"]["charges"] == 1
+
+        processor.max_seconds = 0  # the next wake-up ends the loop
+        with transaction.atomic():
+            services.processors_wake()
+            transaction.set_rollback(True)
+        time.sleep(0.5)
+        assert thread.is_alive(), "a rolled-back transaction woke the processor"
+        with transaction.atomic():
+            services.processors_wake()
+        thread.join(10)
+        assert not thread.is_alive() and done[0].claimed == 1
+    finally:  # a failed assertion must not leave the loop running into the next test
+        if thread.is_alive():
+            processor.max_seconds = 0
+            with transaction.atomic():
+                services.processors_wake()
+            thread.join(10)
