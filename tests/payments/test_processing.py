@@ -377,3 +377,44 @@ def test_a_waiting_processor_is_woken_by_a_new_payment_instead_of_its_poll(gatew
             with transaction.atomic():
                 services.processors_wake()
             thread.join(10)
+
+
+def test_a_processor_whose_listening_connection_is_killed_listens_again(gateway, add_method, buyer):
+    import threading
+    import time
+
+    from django.db import connection
+
+    from commerce.payments.processor import Processor
+
+    method = add_method(buyer)
+    processor = Processor(poll_seconds=30, idle_seconds=60, max_seconds=60)
+    thread = threading.Thread(target=lambda: (processor.run(), connection.close()), daemon=True)
+    thread.start()
+
+    def wait_for(condition, what):
+        deadline = time.monotonic() + 10
+        while not condition():
+            assert time.monotonic() < deadline, what
+            time.sleep(0.02)
+
+    try:
+        wait_for(lambda: processor.listening, "the processor never listened")
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                           " WHERE query = 'LISTEN payments_due' AND pid <> pg_backend_pid()")
+            assert cursor.rowcount == 1
+        wait_for(lambda: not processor.listening, "the lost connection went unnoticed")
+        wait_for(lambda: processor.listening, "the processor did not listen again")
+        time.sleep(0.2)
+        started = time.monotonic()
+        [payment] = request_payments(buyer, method)
+        wait_for(lambda: Payment.objects.get(id=payment.id).status != Payment.PENDING, "not woken")
+        assert time.monotonic() - started < 10
+        assert Payment.objects.get(id=payment.id).status == Payment.APPROVED
+    finally:
+        processor.max_seconds = 0
+        with transaction.atomic():
+            services.processors_wake()
+        thread.join(10)
+    assert not thread.is_alive()
