@@ -1,6 +1,7 @@
 """Payments from request to settlement: the bus delivers OrderPaymentRequested, the processor
 charges through the real simulator over HTTP (outside any transaction) and records the answer
 with its event. The processor's database work runs on its own thread, hence real transactions."""
+import time
 from datetime import timedelta
 
 import pytest
@@ -324,54 +325,41 @@ def test_a_request_with_a_malformed_method_id_fails_the_payment_instead_of_the_h
     assert not Dispatch.objects.filter(handler="payments.order_payment").exclude(status="done").exists()
 
 
-def test_a_waiting_processor_is_woken_by_a_new_payment_instead_of_its_poll(gateway, add_method, buyer):
-    """With a 30 s poll, only the NOTIFY sent by the request's transaction can get the payment
-    charged within seconds; a rolled-back transaction's notification never arrives."""
+
+def wait_for(condition, what, timeout=10.0):
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, what
+        time.sleep(0.02)
+
+
+@pytest.fixture
+def listening_processor():
+    """A processor loop on its own thread with a 30 s poll, listening, and stopped afterwards
+    (``max_seconds`` 0, then a wake-up), even when the test failed."""
     import threading
-    import time
 
     from django.db import connection
 
     from commerce.payments.processor import Processor
 
-    method = add_method(buyer)
     processor = Processor(poll_seconds=30, idle_seconds=60, max_seconds=60)
-    done = []
+    runs = []
 
     def run():
         try:
-            done.append(processor.run())
+            runs.append(processor.run())
         finally:
             connection.close()
 
     thread = threading.Thread(target=run, daemon=True)
     thread.start()
+    processor.thread, processor.runs = thread, runs
     try:
-        deadline = time.monotonic() + 10
-        while not processor.listening:
-            assert time.monotonic() < deadline, "the processor never listened"
-            time.sleep(0.02)
+        wait_for(lambda: processor.listening, "the processor never listened")
         time.sleep(0.2)  # its first claim (nothing due yet) is over: it waits now
-
-        started = time.monotonic()
-        [payment] = request_payments(buyer, method)
-        while Payment.objects.get(id=payment.id).status == Payment.PENDING:
-            assert time.monotonic() - started < 5, "the new payment waited for the poll"
-            time.sleep(0.02)
-        assert Payment.objects.get(id=payment.id).status == Payment.APPROVED
-        assert gateway.stats()["calls"]["charges"] == 1
-
-        processor.max_seconds = 0  # the next wake-up ends the loop
-        with transaction.atomic():
-            services.processors_wake()
-            transaction.set_rollback(True)
-        time.sleep(0.5)
-        assert thread.is_alive(), "a rolled-back transaction woke the processor"
-        with transaction.atomic():
-            services.processors_wake()
-        thread.join(10)
-        assert not thread.is_alive() and done[0].claimed == 1
-    finally:  # a failed assertion must not leave the loop running into the next test
+        yield processor
+    finally:
         if thread.is_alive():
             processor.max_seconds = 0
             with transaction.atomic():
@@ -379,42 +367,40 @@ def test_a_waiting_processor_is_woken_by_a_new_payment_instead_of_its_poll(gatew
             thread.join(10)
 
 
-def test_a_processor_whose_listening_connection_is_killed_listens_again(gateway, add_method, buyer):
-    import threading
-    import time
+def test_a_waiting_processor_is_woken_by_a_new_payment_instead_of_its_poll(gateway, add_method, buyer,
+                                                                            listening_processor):
+    """With a 30 s poll, only the NOTIFY sent by the request's transaction can get the payment
+    charged within seconds; a rolled-back transaction's notification never arrives."""
+    method = add_method(buyer)
+    [payment] = request_payments(buyer, method)
+    wait_for(lambda: Payment.objects.get(id=payment.id).status != Payment.PENDING,
+             "the new payment waited for the poll", timeout=5)
+    assert Payment.objects.get(id=payment.id).status == Payment.APPROVED
+    assert gateway.stats()["calls"]["charges"] == 1
 
+    listening_processor.max_seconds = 0  # the next wake-up ends the loop
+    with transaction.atomic():
+        services.processors_wake()
+        transaction.set_rollback(True)
+    time.sleep(0.5)  # a window for a wrong wake-up to show
+    assert listening_processor.thread.is_alive(), "a rolled-back transaction woke the processor"
+    with transaction.atomic():
+        services.processors_wake()
+    listening_processor.thread.join(10)
+    assert not listening_processor.thread.is_alive() and listening_processor.runs[0].claimed == 1
+
+
+def test_a_processor_whose_listening_connection_is_killed_listens_again(gateway, add_method, buyer,
+                                                                        listening_processor):
     from django.db import connection
 
-    from commerce.payments.processor import Processor
-
     method = add_method(buyer)
-    processor = Processor(poll_seconds=30, idle_seconds=60, max_seconds=60)
-    thread = threading.Thread(target=lambda: (processor.run(), connection.close()), daemon=True)
-    thread.start()
-
-    def wait_for(condition, what):
-        deadline = time.monotonic() + 10
-        while not condition():
-            assert time.monotonic() < deadline, what
-            time.sleep(0.02)
-
-    try:
-        wait_for(lambda: processor.listening, "the processor never listened")
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-                           " WHERE query = 'LISTEN payments_due' AND pid <> pg_backend_pid()")
-            assert cursor.rowcount == 1
-        wait_for(lambda: not processor.listening, "the lost connection went unnoticed")
-        wait_for(lambda: processor.listening, "the processor did not listen again")
-        time.sleep(0.2)
-        started = time.monotonic()
-        [payment] = request_payments(buyer, method)
-        wait_for(lambda: Payment.objects.get(id=payment.id).status != Payment.PENDING, "not woken")
-        assert time.monotonic() - started < 10
-        assert Payment.objects.get(id=payment.id).status == Payment.APPROVED
-    finally:
-        processor.max_seconds = 0
-        with transaction.atomic():
-            services.processors_wake()
-        thread.join(10)
-    assert not thread.is_alive()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                       " WHERE query = 'LISTEN payments_due' AND pid <> pg_backend_pid()")
+        assert cursor.rowcount == 1
+    wait_for(lambda: not listening_processor.listening, "the lost connection went unnoticed")
+    wait_for(lambda: listening_processor.listening, "the processor did not listen again")
+    [payment] = request_payments(buyer, method)
+    wait_for(lambda: Payment.objects.get(id=payment.id).status != Payment.PENDING, "not woken")
+    assert Payment.objects.get(id=payment.id).status == Payment.APPROVED
