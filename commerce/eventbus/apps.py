@@ -16,3 +16,8 @@ class EventbusConfig(AppConfig):
         autodiscover_modules("events", "handlers")
         for module in settings.EVENTBUS.get("EXTRA_HANDLER_MODULES", ()):
             importlib.import_module(module)
+        from celery.signals import worker_process_init
+
+        from commerce.eventbus import signals
+
+        worker_process_init.connect(signals.worker_started, weak=False)

@@ -56,8 +56,8 @@ def publish_many(events: Sequence[DomainEvent], *, using: str = "default") -> No
 
 def _kick_after_commit(connection, using: str) -> None:
     # one kick per transaction, however many events it publishes
-    if not any(func is signals.kick_relay for _, func, _ in connection.run_on_commit):
-        transaction.on_commit(signals.kick_relay, using=using, robust=True)
+    if not any(func is signals.after_commit for _, func, _ in connection.run_on_commit):
+        transaction.on_commit(signals.after_commit, using=using, robust=True)
 
 
 def write_and_publish(statement: str | Sequence[str], params: Sequence, events: Sequence[DomainEvent], *,
@@ -100,5 +100,5 @@ def write_and_publish(statement: str | Sequence[str], params: Sequence, events: 
     if connection.in_atomic_block:
         _kick_after_commit(connection, using)
     else:
-        signals.kick_relay()
+        signals.after_commit()
     return True

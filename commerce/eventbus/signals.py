@@ -14,6 +14,13 @@ skip Redis altogether: under load a web process talks to Redis about once per wi
 once or twice per request.
 
 Losing a kick (broker down, crash) only delays events until the periodic relay (1 s).
+
+In a Celery worker process (a handler's delivery, a payment processor's answers), the commit
+does not kick: it runs the relay itself, right after the commit, at most once per
+``INLINE_RELAY_MS`` per thread (0 turns this off). The saga's next event is then dispatched
+without queueing a relay task behind the worker's deliveries; the relay keeps its one-at-a-time
+lock, so dispatch order is unchanged. A commit that finds the relay busy, more rows than one batch,
+or its thread inside the interval kicks as above.
 """
 from __future__ import annotations
 
@@ -29,6 +36,12 @@ log = logging.getLogger(__name__)
 LEADING_FLAG = "eventbus:relay-kick:leading"
 TRAILING_FLAG = "eventbus:relay-kick:trailing"
 _local = threading.local()
+_inline = {"enabled": False}  # set in Celery worker processes (worker_started)
+
+
+def worker_started(**_) -> None:
+    """Celery's ``worker_process_init``: this process's commits relay inline (see above)."""
+    _inline["enabled"] = settings.EVENTBUS["INLINE_RELAY_MS"] > 0
 
 
 def redis_client() -> redis.Redis:
@@ -45,6 +58,29 @@ if redis.call('SET', KEYS[1], '1', 'NX', 'PX', ARGV[1]) then return {1, 0} end
 if redis.call('SET', KEYS[2], '1', 'NX', 'PX', ARGV[1]) then return {2, tonumber(ARGV[1])} end
 return {0, redis.call('PTTL', KEYS[2])}
 """
+
+
+def after_commit() -> None:
+    """What a commit that published events does next: relay inline, or kick."""
+    if not (_inline["enabled"] and _relayed_inline()):
+        kick_relay()
+
+
+def _relayed_inline() -> bool:
+    """Relay now unless this thread did within ``INLINE_RELAY_MS``; whether that covered the
+    commit (the relay was free and claimed everything there was)."""
+    now = time.monotonic()
+    if now < getattr(_local, "inline_until", 0.0):
+        return False
+    _local.inline_until = now + settings.EVENTBUS["INLINE_RELAY_MS"] / 1000
+    from commerce.eventbus import relay
+
+    try:
+        batch_size = relay.conf("RELAY_BATCH_SIZE")
+        return 0 <= relay.relay_once(batch_size=batch_size) < batch_size
+    except Exception as exc:
+        log.warning("eventbus: inline relay failed (%s); kicking the relay instead", exc)
+        return False
 
 
 def kick_relay() -> None:

@@ -237,6 +237,9 @@ EVENTBUS = {
     "PARTITIONS": env_int("EVENTBUS_PARTITIONS", 2),
     "RELAY_INTERVAL_SECONDS": float(env("EVENTBUS_RELAY_INTERVAL_SECONDS", "1.0")),
     "KICK_WINDOW_MS": env_int("EVENTBUS_KICK_WINDOW_MS", 100),
+    # Celery worker processes relay their own commits' events, at most once per this many ms per
+    # thread (0: they kick the relay like everyone else); see commerce/eventbus/signals.py
+    "INLINE_RELAY_MS": env_int("EVENTBUS_INLINE_RELAY_MS", 20),
     "DELIVERY_DEADLINE_SECONDS": env_int("EVENTBUS_DELIVERY_DEADLINE_SECONDS", 30),
     "MAX_ATTEMPTS": env_int("EVENTBUS_MAX_ATTEMPTS", 5),
     "MAX_SWEEPS": env_int("EVENTBUS_MAX_SWEEPS", 10),

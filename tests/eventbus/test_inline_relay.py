@@ -1,0 +1,79 @@
+"""Worker processes relay their own commits' events right after the commit, instead of kicking
+the relay; within the interval, with the relay busy, or outside a worker they kick as before."""
+import psycopg
+import pytest
+from celery.signals import worker_process_init
+from django.db import connection, transaction
+
+from commerce.eventbus import publish, relay, signals
+from commerce.eventbus.models import OutboxEvent
+from tests.eventbus.probe_handlers import ProbeHappened
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("probe_table")]
+
+
+@pytest.fixture
+def kicks(monkeypatch):
+    calls = []
+    monkeypatch.setattr(signals, "kick_relay", lambda: calls.append(1))
+    return calls
+
+
+@pytest.fixture
+def worker(monkeypatch, settings, sender):
+    """This test process as a Celery worker process with a 10 s interval; what the relay sends is
+    captured instead of reaching the broker."""
+    settings.EVENTBUS = {**settings.EVENTBUS, "INLINE_RELAY_MS": 10_000}
+    monkeypatch.setattr(relay, "celery_sender", sender)
+    monkeypatch.setitem(signals._inline, "enabled", False)
+    monkeypatch.setattr(signals._local, "inline_until", 0.0, raising=False)
+    worker_process_init.send(sender=None)
+    return sender
+
+
+def commit_probe(seq: int) -> None:
+    with transaction.atomic():
+        publish(ProbeHappened(aggregate_id="agg-1", aggregate_version=seq, seq=seq))
+
+
+def unpublished() -> list[int]:
+    return sorted(e.payload["seq"] for e in OutboxEvent.objects.filter(published_at__isnull=True))
+
+
+def test_a_worker_commit_is_relayed_and_sent_before_the_commit_returns(worker, kicks):
+    commit_probe(1)
+    assert unpublished() == [] and kicks == []
+    assert sorted(send.handler for send in worker.take()) == ["probe.record", "probe.record_batch"]
+
+
+def test_a_second_commit_within_the_interval_kicks_the_relay(worker, kicks):
+    commit_probe(1)
+    commit_probe(2)
+    assert unpublished() == [2] and kicks == [1]
+    assert len(worker.take()) == 2  # only the first commit's dispatches
+
+
+def test_a_commit_finding_the_relay_busy_kicks_it(worker, kicks):
+    params = {k: v for k, v in connection.get_connection_params().items() if k != "cursor_factory"}
+    with psycopg.connect(**params) as other, other.transaction():
+        other.execute("SELECT pg_advisory_xact_lock(%s)", [relay.RELAY_LOCK])  # another relay is running
+        commit_probe(1)
+    assert unpublished() == [1] and kicks == [1] and worker.take() == []
+
+
+def test_a_commit_leaving_more_than_a_batch_kicks_the_relay_for_the_rest(worker, kicks, settings):
+    settings.EVENTBUS = {**settings.EVENTBUS, "RELAY_BATCH_SIZE": 2}
+    with transaction.atomic():
+        for seq in range(3):
+            publish(ProbeHappened(aggregate_id="agg-1", aggregate_version=seq, seq=seq))
+    assert unpublished() == [2] and kicks == [1]
+
+
+def test_outside_a_worker_process_or_with_the_interval_zero_commits_kick(monkeypatch, settings, kicks, sender):
+    monkeypatch.setattr(relay, "celery_sender", sender)
+    monkeypatch.setitem(signals._inline, "enabled", False)
+    commit_probe(1)  # a web process: never started as a worker
+    settings.EVENTBUS = {**settings.EVENTBUS, "INLINE_RELAY_MS": 0}
+    worker_process_init.send(sender=None)
+    commit_probe(2)
+    assert unpublished() == [1, 2] and kicks == [1, 1] and sender.take() == []
