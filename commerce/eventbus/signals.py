@@ -21,12 +21,19 @@ does not kick: it runs the relay itself, right after the commit, at most once pe
 without queueing a relay task behind the worker's deliveries; the relay keeps its one-at-a-time
 lock, so dispatch order is unchanged. A commit that finds the relay busy, more rows than one batch,
 or its thread inside the interval kicks as above.
+
+Inside a delivery task (``collecting_dispatches``), the interval does not apply, and the
+dispatches that relay makes for queues this worker consumes are not sent: the task delivers them
+itself next (``tasks.deliver_task``), so a saga's steps run one after the other in one process
+instead of each queueing behind the worker's other messages. If the process dies first, the
+sweep re-sends them past their deadline, as for any lost message.
 """
 from __future__ import annotations
 
 import logging
 import threading
 import time
+from contextlib import contextmanager
 
 import redis
 from django.conf import settings
@@ -36,12 +43,41 @@ log = logging.getLogger(__name__)
 LEADING_FLAG = "eventbus:relay-kick:leading"
 TRAILING_FLAG = "eventbus:relay-kick:trailing"
 _local = threading.local()
-_inline = {"enabled": False}  # set in Celery worker processes (worker_started)
+# set in Celery worker processes (worker_started): relay inline; the queues this process consumes
+_inline: dict = {"enabled": False, "queues": frozenset()}
 
 
 def worker_started(**_) -> None:
     """Celery's ``worker_process_init``: this process's commits relay inline (see above)."""
+    from celery import current_app
+
     _inline["enabled"] = settings.EVENTBUS["INLINE_RELAY_MS"] > 0
+    _inline["queues"] = frozenset(current_app.amqp.queues.consume_from or ())
+
+
+@contextmanager
+def collecting_dispatches():
+    """Within: the inline relay keeps the dispatches for this process's own queues in the list
+    yielded, in dispatch order, instead of sending them; the caller delivers or sends them."""
+    collected: list = []
+    outer = getattr(_local, "collected", None)
+    _local.collected = collected
+    try:
+        yield collected
+    finally:
+        _local.collected = outer
+
+
+def _send_or_collect(sends) -> None:
+    from commerce.eventbus import relay
+
+    collected = getattr(_local, "collected", None)
+    if collected is None:
+        relay.celery_sender(sends)
+        return
+    own = [send for send in sends if send.queue in _inline["queues"]]
+    collected.extend(own)
+    relay.celery_sender([send for send in sends if send.queue not in _inline["queues"]])
 
 
 def redis_client() -> redis.Redis:
@@ -70,14 +106,15 @@ def _relayed_inline() -> bool:
     """Relay now unless this thread did within ``INLINE_RELAY_MS``; whether that covered the
     commit (the relay was free and claimed everything there was)."""
     now = time.monotonic()
-    if now < getattr(_local, "inline_until", 0.0):
+    collecting = getattr(_local, "collected", None) is not None
+    if now < getattr(_local, "inline_until", 0.0) and not collecting:
         return False
     _local.inline_until = now + settings.EVENTBUS["INLINE_RELAY_MS"] / 1000
     from commerce.eventbus import relay
 
     try:
         batch_size = relay.conf("RELAY_BATCH_SIZE")
-        return 0 <= relay.relay_once(batch_size=batch_size) < batch_size
+        return 0 <= relay.relay_once(batch_size=batch_size, sender=_send_or_collect) < batch_size
     except Exception as exc:
         log.warning("eventbus: inline relay failed (%s); kicking the relay instead", exc)
         return False

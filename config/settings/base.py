@@ -240,6 +240,9 @@ EVENTBUS = {
     # Celery worker processes relay their own commits' events, at most once per this many ms per
     # thread (0: they kick the relay like everyone else); see commerce/eventbus/signals.py
     "INLINE_RELAY_MS": env_int("EVENTBUS_INLINE_RELAY_MS", 20),
+    # a delivery task then delivers up to this many of the dispatches its handler's events made
+    # for the worker's own queues itself (0: sends them all to the broker)
+    "INLINE_DELIVERY_STEPS": env_int("EVENTBUS_INLINE_DELIVERY_STEPS", 8),
     "DELIVERY_DEADLINE_SECONDS": env_int("EVENTBUS_DELIVERY_DEADLINE_SECONDS", 30),
     "MAX_ATTEMPTS": env_int("EVENTBUS_MAX_ATTEMPTS", 5),
     "MAX_SWEEPS": env_int("EVENTBUS_MAX_SWEEPS", 10),

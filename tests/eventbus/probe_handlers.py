@@ -10,7 +10,7 @@ from typing import ClassVar
 
 from django.db import connection
 
-from commerce.eventbus import DomainEvent, subscribe
+from commerce.eventbus import DomainEvent, publish_many, subscribe
 
 BROKEN: set[int] = set()  # seq numbers the per-event probe refuses (in this process)
 
@@ -50,3 +50,17 @@ def on_probe_happened(event) -> None:
 @subscribe(ProbeHappened, handler="probe.record_batch", queue="probe", batch=True)
 def on_probe_happened_batch(events) -> None:
     _record("probe.record_batch", events)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ProbeChained(DomainEvent):
+    """A saga step in miniature: its handler publishes a ProbeHappened with the same seq."""
+
+    name: ClassVar[str] = "probe.chained"
+    seq: int = 0
+
+
+@subscribe(ProbeChained, handler="probe.chain", queue="probe", batch=True)
+def on_probe_chained(events) -> None:
+    publish_many([ProbeHappened(aggregate_id=e.aggregate_id, aggregate_version=e.aggregate_version, seq=e.seq)
+                  for e in events])
