@@ -1,6 +1,7 @@
 import pytest
 from django.db import connection
 
+from commerce.eventbus import signals
 from commerce.eventbus.relay import Send
 from tests.eventbus import probe_handlers
 
@@ -39,3 +40,11 @@ class CapturingSender:
 @pytest.fixture
 def sender():
     return CapturingSender()
+
+
+@pytest.fixture
+def kicks(monkeypatch):
+    """The relay kicks this process's commits would make (counted, not sent)."""
+    calls = []
+    monkeypatch.setattr(signals, "kick_relay", lambda: calls.append(1))
+    return calls

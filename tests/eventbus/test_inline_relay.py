@@ -14,13 +14,6 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("
 
 
 @pytest.fixture
-def kicks(monkeypatch):
-    calls = []
-    monkeypatch.setattr(signals, "kick_relay", lambda: calls.append(1))
-    return calls
-
-
-@pytest.fixture
 def worker(monkeypatch, settings, sender):
     """This test process as a Celery worker process with a 10 s interval; what the relay sends is
     captured instead of reaching the broker."""

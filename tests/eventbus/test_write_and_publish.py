@@ -5,7 +5,7 @@ import uuid
 import pytest
 from django.db import IntegrityError, connection, transaction
 
-from commerce.eventbus import signals, write_and_publish
+from commerce.eventbus import write_and_publish
 from commerce.eventbus.models import OutboxEvent
 from tests.eventbus.probe_handlers import ProbeHappened
 
@@ -13,13 +13,6 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("
 
 INSERT = ("INSERT INTO probe_effect (event_id, handler, seq, aggregate_id, aggregate_version)"
           " VALUES (%s, %s, %s, %s, %s)")
-
-
-@pytest.fixture
-def kicks(monkeypatch):
-    calls = []
-    monkeypatch.setattr(signals, "kick_relay", lambda: calls.append(1))
-    return calls
 
 
 @pytest.fixture
