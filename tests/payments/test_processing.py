@@ -325,7 +325,6 @@ def test_a_request_with_a_malformed_method_id_fails_the_payment_instead_of_the_h
     assert not Dispatch.objects.filter(handler="payments.order_payment").exclude(status="done").exists()
 
 
-
 def wait_for(condition, what, timeout=10.0):
     deadline = time.monotonic() + timeout
     while not condition():
