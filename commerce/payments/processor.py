@@ -30,6 +30,7 @@ from commerce.payments import services
 from commerce.payments.breaker import CircuitBreaker, Permit, gateway_breaker
 from commerce.payments.gateway import GatewaySession, Outcome, PaymentGateway, payment_gateway
 from commerce.payments.models import Payment
+from commerce.shared.pressure import Yielder
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +50,7 @@ class RunStats:
     max_in_flight: int = 0
     outcomes: dict[str, int] = field(default_factory=dict)
     call_seconds: list[float] = field(default_factory=list)  # how long each gateway call took
+    paused_seconds: float = 0.0  # given way to a busy web tier
 
 
 def _close_connection() -> None:
@@ -93,6 +95,10 @@ class Processor:
         # unavailable answers in a row that the recorder has not told the shared breaker yet: enough of
         # them stop this loop from claiming more in the few milliseconds before it has
         self.unreported_failures = 0
+        # the loop's database time (claims, answers), which it gives way for while the web tier is
+        # busy (commerce/shared/pressure.py)
+        self.db_seconds = 0.0
+        self.yielder = Yielder()
 
     def run(self) -> RunStats:
         """Process until idle for ``idle_seconds`` or for at most ``max_seconds``; blocking."""
@@ -102,8 +108,12 @@ class Processor:
         loop = asyncio.get_running_loop()
         db = ThreadPoolExecutor(1, thread_name_prefix="payments-db")
 
-        def in_db(fn, *args):
-            return loop.run_in_executor(db, fn, *args)
+        async def in_db(fn, *args):
+            started = time.monotonic()
+            try:
+                return await loop.run_in_executor(db, fn, *args)
+            finally:
+                self.db_seconds += time.monotonic() - started
 
         self.in_db = in_db
         try:
@@ -129,7 +139,13 @@ class Processor:
         started = last_work = time.monotonic()
         next_sweep = 0.0
         refill_at = max(1, self.max_in_flight // 4)  # claim in batches, not one by one
+        yielded_for = 0.0  # database time already given way for
         while True:
+            pause = self.yielder.pause_for(self.db_seconds - yielded_for)
+            yielded_for = self.db_seconds
+            if pause:
+                self.stats.paused_seconds += pause
+                await asyncio.sleep(pause)
             # cleared before looking for work: a call finishing or a notification from here on
             # ends the wait below at once
             self.slot_freed.clear()
