@@ -50,7 +50,7 @@ class RunStats:
     max_in_flight: int = 0
     outcomes: dict[str, int] = field(default_factory=dict)
     call_seconds: list[float] = field(default_factory=list)  # how long each gateway call took
-    paused_seconds: float = 0.0  # given way to a busy web tier
+    paused_seconds: float = 0.0  # given way to an overloaded web tier
 
 
 def _close_connection() -> None:
@@ -96,7 +96,7 @@ class Processor:
         # them stop this loop from claiming more in the few milliseconds before it has
         self.unreported_failures = 0
         # the loop's database time (claims, answers), which it gives way for while the web tier is
-        # busy (commerce/shared/pressure.py)
+        # overloaded (commerce/shared/pressure.py)
         self.db_seconds = 0.0
         self.yielder = Yielder()
 

@@ -28,7 +28,7 @@ def _acquire_slot() -> str | None:
     return None
 
 
-# the loop gives way to a busy web tier after each of its steps, not once at its end
+# the loop gives way to an overloaded web tier after each of its steps, not once at its end
 @shared_task(name="payments.process", ignore_result=True, queue="payments_processor", yields_inside=True)
 def process_task() -> dict | None:
     slot = _acquire_slot()

@@ -11,6 +11,6 @@ class SharedConfig(AppConfig):
 
         from commerce.shared import pressure
 
-        # Celery tasks give way to a busy web tier (pressure.py)
+        # Celery tasks give way to an overloaded web tier (pressure.py)
         task_prerun.connect(pressure.task_started, weak=False)
         task_postrun.connect(pressure.task_finished, weak=False)

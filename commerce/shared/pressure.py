@@ -1,30 +1,33 @@
-"""Background work yields while the web tier is busy.
+"""Background work yields while the web tier is overloaded.
 
 On a small box the web tier and the background (Celery workers, payment processors) share the
-cores. Under a burst of orders the background's work (the saga, the relay, payments) takes the
-CPU and the PostgreSQL time the web tier needs to answer within its budget, the web workers fall
-behind, and their listen queue fills. Nice values cannot fix that: the background's PostgreSQL
+cores. Under a burst of orders the background's work (the saga, the relay, payments) takes CPU
+and PostgreSQL time the web tier needs, the web workers fall behind, their listen queue fills and
+the burst collapses into timeouts. Nice values cannot prevent that: the background's PostgreSQL
 backends run at the web tier's priority. So the background gives way itself:
 
-- every web worker measures the share of wall time it spends in requests (``BusyMeter``, around
-  the WSGI application) and writes it to Redis at the end of a request, at most every
-  ``REPORT_MS``: ``HSET pressure:web <worker> "<unix time> <fraction>"``;
-- a background process reads the mean over the reports younger than ``FRESH_MS`` (at most once
-  every ``READ_CACHE_MS``; a web worker that stopped reporting is idle and does not count) and
-  *yields* while it is above ``ENGAGE``, until it falls below ``RELEASE`` (hysteresis);
+- at the end of a request, at most every ``REPORT_MS``, each web worker writes how many
+  connections wait in the server's listen queue, not yet taken by any worker (``QueueMeter``,
+  around the WSGI application):
+  ``HSET pressure:web <worker> "<unix time> <waiting>"``;
+- a background process reads the largest of the reports younger than ``FRESH_MS`` (at most once
+  every ``READ_CACHE_MS``; a worker that stopped reporting is idle and does not count) and
+  *yields* from when it exceeds ``ENGAGE`` until it falls below ``RELEASE`` (hysteresis);
 - yielding means sleeping ``FACTOR`` times as long as the work it just did (at most
   ``MAX_PAUSE_MS``): a Celery task after it ran (``task_postrun``), the payment processor after each
   step of its loop. Its own PostgreSQL time is part of that work, so the database gets the same
-  relief. The work waits; nothing is dropped, and the backlog is worked off once the burst is over.
+  relief. The work waits; nothing is dropped, and the backlog is worked off after the burst.
 
-At the saga's steady rates the web tier is far below ``ENGAGE`` and nothing yields. ``ENGAGE`` 0
-turns it all off. Without Redis the web tier does not report and the background does not yield.
+A queue, not the workers' busy share, is the signal: on a busy box the workers are "busy" waiting
+for a core at rates they keep up with, and yielding then only delays the saga (docs/orders.md,
+thirteenth round). ``ENGAGE`` 0 turns it all off; so does running without Redis.
 """
 from __future__ import annotations
 
 import logging
 import os
 import socket
+import struct
 import threading
 import time
 
@@ -81,58 +84,75 @@ def worker_name() -> str:
     return f"{socket.gethostname()}:{ident}"
 
 
-class BusyMeter:
-    """WSGI middleware: the share of wall time this worker spends in requests, sent to Redis."""
+_listening: list[socket.socket] = []
 
-    def __init__(self, app, *, clock=time.monotonic, wall=time.time) -> None:
+
+def uwsgi_listen_queue() -> int | None:
+    """Connections waiting in the accept queue of uWSGI's listening sockets; None outside uWSGI.
+
+    Read from the kernel (``TCP_INFO`` of a listening socket: ``tcpi_unacked`` is its accept
+    queue's length on Linux), since ``uwsgi.listen_queue()`` is only kept up to date in the master."""
+    try:
+        import uwsgi  # noqa: PLC0415 - only inside the uWSGI server
+    except ImportError:
+        return None
+    if not _listening:
+        _listening.extend(socket.socket(fileno=os.dup(fd)) for fd in uwsgi.sockets)
+    return sum(struct.unpack_from("I", sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 104), 24)[0]
+               for sock in _listening)
+
+
+class QueueMeter:
+    """WSGI middleware: reports the web server's listen queue to Redis after requests."""
+
+    def __init__(self, app, *, queue=uwsgi_listen_queue, clock=time.monotonic, wall=time.time) -> None:
         self.app = app
+        self.queue = queue
         self.clock = clock
         self.wall = wall
-        self.window_started = clock()
-        self.busy = 0.0
+        self.reported_at = -1e9
         self.name: str | None = None
 
     def __call__(self, environ, start_response):
-        started = self.clock()
         try:
             return self.app(environ, start_response)
         finally:
             now = self.clock()
-            self.busy += now - started
-            if _conf()["ENGAGE"] > 0 and (now - self.window_started) * 1000 >= _conf()["REPORT_MS"]:
-                self.report(now)
+            if _conf()["ENGAGE"] > 0 and (now - self.reported_at) * 1000 >= _conf()["REPORT_MS"]:
+                self.reported_at = now
+                self.report()
 
-    def report(self, now: float) -> None:
-        elapsed = now - self.window_started
-        fraction = min(1.0, self.busy / elapsed) if elapsed > 0 else 0.0
-        self.window_started, self.busy = now, 0.0
+    def report(self) -> None:
+        waiting = self.queue()
+        if waiting is None:
+            return
         if self.name is None:
             self.name = worker_name()
         try:
-            _client().hset(KEY, self.name, f"{self.wall():.3f} {fraction:.3f}")
+            _client().hset(KEY, self.name, f"{self.wall():.3f} {waiting}")
         except redis.RedisError as exc:
-            _warn("reporting the web tier's load", exc)
+            _warn("reporting the web tier's listen queue", exc)
 
 
 def read_pressure(*, now: float | None = None) -> float:
-    """Mean busy fraction of the web workers that reported within ``FRESH_MS`` (0 if none)."""
+    """Connections waiting for a web worker: the largest report younger than ``FRESH_MS`` (0 if none)."""
     now = time.time() if now is None else now
     fresh = _conf()["FRESH_MS"] / 1000
     reports = _client().hgetall(KEY)
-    fractions, forgotten = [], []
+    waiting, forgotten = [], []
     for name, value in reports.items():
         try:
-            at, fraction = (float(part) for part in value.split())
+            at, queued = (float(part) for part in value.split())
         except ValueError:
             forgotten.append(name)
             continue
         if now - at <= fresh:
-            fractions.append(fraction)
+            waiting.append(queued)
         elif now - at > FORGET_SECONDS:
             forgotten.append(name)
     if forgotten:
         _client().hdel(KEY, *forgotten)
-    return sum(fractions) / len(fractions) if fractions else 0.0
+    return max(waiting, default=0.0)
 
 
 class Yielder:
@@ -162,12 +182,12 @@ class Yielder:
             was = self.engaged
             self.engaged = self.pressure >= conf["RELEASE"] if was else self.pressure > conf["ENGAGE"]
             if self.engaged != was:
-                log.info("pressure: web tier %.0f%% busy, background %s", 100 * self.pressure,
+                log.info("pressure: %d connections wait for the web tier, background %s", self.pressure,
                          "yields" if self.engaged else "resumes")
         return self.engaged
 
     def pause_for(self, worked_seconds: float) -> float:
-        """Seconds to give way after ``worked_seconds`` of work: 0 unless the web tier is busy."""
+        """Seconds to give way after ``worked_seconds`` of work: 0 unless the web tier is overloaded."""
         if worked_seconds <= 0 or not self.refresh():
             return 0.0
         conf = _conf()
@@ -194,7 +214,7 @@ def task_started(task_id=None, **_) -> None:
 
 def task_finished(task_id=None, task=None, **_) -> None:
     """Celery's ``task_postrun``: give way for a multiple of the task's time while the web tier is
-    busy. Long-running loops (the payment processor) yield inside themselves instead."""
+    overloaded. Long-running loops (the payment processor) yield inside themselves instead."""
     started = _task_started.pop(task_id, None)
     if started is None or getattr(task, "yields_inside", False):
         return

@@ -255,15 +255,15 @@ EVENTBUS = {
     "EXTRA_HANDLER_MODULES": [m for m in env("EVENTBUS_EXTRA_HANDLER_MODULES", "").split(",") if m],
 }
 
-# Background work gives way while the web tier is busy (commerce/shared/pressure.py): web workers
-# report the share of time they spend in requests; above ENGAGE (mean of the fresh reports) Celery
-# tasks and payment processors sleep FACTOR times their own work, until it falls below RELEASE.
-# ENGAGE 0 turns it off.
+# Background work gives way while the web tier is overloaded (commerce/shared/pressure.py): web
+# workers report how many connections wait in the listen queue; from more than ENGAGE waiting until
+# fewer than RELEASE, Celery tasks and payment processors sleep FACTOR times their own work (at most
+# MAX_PAUSE_MS at a time). ENGAGE 0 turns it off.
 PRESSURE = {
-    "ENGAGE": float(env("PRESSURE_ENGAGE", "0.6")),
-    "RELEASE": float(env("PRESSURE_RELEASE", "0.4")),
-    "FACTOR": float(env("PRESSURE_FACTOR", "4")),
-    "MAX_PAUSE_MS": env_int("PRESSURE_MAX_PAUSE_MS", 1000),
+    "ENGAGE": float(env("PRESSURE_ENGAGE", "16")),
+    "RELEASE": float(env("PRESSURE_RELEASE", "4")),
+    "FACTOR": float(env("PRESSURE_FACTOR", "20")),
+    "MAX_PAUSE_MS": env_int("PRESSURE_MAX_PAUSE_MS", 2000),
     "REPORT_MS": env_int("PRESSURE_REPORT_MS", 200),
     "FRESH_MS": env_int("PRESSURE_FRESH_MS", 1000),
     "READ_CACHE_MS": env_int("PRESSURE_READ_CACHE_MS", 100),
