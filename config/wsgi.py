@@ -13,9 +13,10 @@ from commerce.orders.http.fast import order_place_fast  # noqa: E402
 from commerce.shared.http.fastpath import FastPaths  # noqa: E402
 from commerce.shared.pressure import QueueMeter  # noqa: E402
 
-# QueueMeter: how many connections wait for a worker, so that background work gives way to an
-# overloaded web tier
-application = QueueMeter(FastPaths(django_application, {
+fast_paths = FastPaths(django_application, {
     ("POST", "/order/process-order"): order_place_fast,
     ("POST", "/delivery/carrier-webhook"): carrier_webhook_fast,
-}))
+})
+# QueueMeter: how many connections wait for a worker, so that background work gives way to an
+# overloaded web tier
+application = QueueMeter(fast_paths)

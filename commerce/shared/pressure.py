@@ -123,14 +123,15 @@ class QueueMeter:
                 self.report()
 
     def report(self) -> None:
-        waiting = self.queue()
-        if waiting is None:
-            return
-        if self.name is None:
-            self.name = worker_name()
+        # runs after the response is made: whatever goes wrong here must not turn it into an error
         try:
+            waiting = self.queue()
+            if waiting is None:
+                return
+            if self.name is None:
+                self.name = worker_name()
             _client().hset(KEY, self.name, f"{self.wall():.3f} {waiting}")
-        except redis.RedisError as exc:
+        except (redis.RedisError, OSError) as exc:  # OSError: a listening socket that is not TCP
             _warn("reporting the web tier's listen queue", exc)
 
 

@@ -14,7 +14,7 @@ from commerce.delivery.http.views import WEBHOOK_BODY_MAX
 from commerce.delivery.models import CarrierEvent, Delivery, StatusChange
 from commerce.eventbus.models import OutboxEvent
 from commerce.shared.http.fastpath import FastPaths
-from config.wsgi import application
+from config.wsgi import fast_paths
 from tests.support import wsgi
 from tests.support.wsgi import call
 
@@ -41,7 +41,7 @@ def full():
 
 @pytest.fixture
 def app(full):
-    return FastPaths(full, application.routes)
+    return FastPaths(full, fast_paths.routes)
 
 
 @pytest.fixture
@@ -50,7 +50,7 @@ def full_only(full):
 
 
 def test_the_wsgi_application_has_the_webhook_fast_path():
-    assert ("POST", URL) in application.routes
+    assert ("POST", URL) in fast_paths.routes
 
 
 def test_a_signed_notification_takes_the_fast_path_and_answers_like_the_full_stack(

@@ -11,7 +11,7 @@ import pytest
 from commerce.members import tokens
 from commerce.orders.models import Order
 from commerce.shared.http.fastpath import FastPaths
-from config.wsgi import application
+from config.wsgi import fast_paths
 from tests.orders.conftest import published
 from tests.support import wsgi
 from tests.support.wsgi import call
@@ -33,7 +33,7 @@ def full():
 
 @pytest.fixture
 def app(full):
-    return FastPaths(full, application.routes)
+    return FastPaths(full, fast_paths.routes)
 
 
 @pytest.fixture
@@ -59,7 +59,7 @@ def without_ids(data: dict) -> dict:
 
 
 def test_the_wsgi_application_has_the_order_fast_path():
-    assert ("POST", URL) in application.routes
+    assert ("POST", URL) in fast_paths.routes
 
 
 def test_a_plain_order_takes_the_fast_path_once_the_token_is_cached_and_answers_like_the_full_stack(

@@ -73,6 +73,18 @@ def test_a_request_that_raises_is_reported_and_the_error_goes_on():
     assert reports_redis().hget(pressure.KEY, pressure.worker_name()).split()[1] == "3"
 
 
+def test_a_failing_report_leaves_the_response_alone(monkeypatch):
+    def no_tcp_info():
+        raise OSError(95, "Operation not supported")  # e.g. a UNIX listening socket
+
+    meter = pressure.QueueMeter(lambda environ, start_response: [b"body"], queue=no_tcp_info, clock=Clock())
+    assert meter({}, None) == [b"body"]
+    dead = redis.Redis(host="127.0.0.1", port=free_port(), socket_timeout=0.2, socket_connect_timeout=0.2)
+    monkeypatch.setattr(pressure, "_client", lambda: dead)
+    meter = pressure.QueueMeter(lambda environ, start_response: [b"body"], queue=lambda: 5, clock=Clock())
+    assert meter({}, None) == [b"body"]
+
+
 def test_nothing_is_reported_outside_uwsgi_or_when_turned_off(settings):
     assert pressure.uwsgi_listen_queue() is None  # the test process is no uWSGI worker
     pressure.QueueMeter(lambda environ, start_response: [b""], clock=Clock())({}, None)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 
-from config.wsgi import application
+from config.wsgi import fast_paths
 
 
 def environ(path: str, raw: bytes, **headers) -> dict:
@@ -43,4 +43,4 @@ class Counting:
 
     def __call__(self, env, start_response):
         self.calls += 1
-        return application.app(env, start_response)
+        return fast_paths.app(env, start_response)
