@@ -178,7 +178,7 @@ class Yielder:
             try:
                 self.pressure = read_pressure()
             except redis.RedisError as exc:
-                _warn("reading the web tier's load", exc)
+                _warn("reading the web tier's listen queue", exc)
                 self.pressure = 0.0
             was = self.engaged
             self.engaged = self.pressure >= conf["RELEASE"] if was else self.pressure > conf["ENGAGE"]
