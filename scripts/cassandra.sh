@@ -122,6 +122,27 @@ node_pid() {  # prints the pid of this checkout's node, if it runs
 
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
+# Any socket, in any state, whose local port is $1 (/proc/net/tcp*, so no iproute2 needed). Our
+# ports lie in the kernel's ephemeral range: a client connection (or a connection in TIME-WAIT,
+# for 60 s) can hold one, and the node then fails to bind it.
+port_held() {
+  local hex
+  hex=$(printf '%04X' "$1")
+  awk -v p=":$hex" 'NR > 1 && substr($2, length($2) - 4) == p { found = 1 } END { exit !found }' \
+    /proc/net/tcp /proc/net/tcp6 2>/dev/null
+}
+
+wait_ports_free() {
+  local port deadline=$((SECONDS + 75))
+  for port in "$@"; do
+    while port_held "$port"; do
+      [ $SECONDS -ge $deadline ] && die "127.0.0.1:$port stays held by another socket (see /proc/net/tcp)"
+      say "port $port is held by a connection (TIME-WAIT?): waiting for it to be released"
+      sleep 5
+    done
+  done
+}
+
 rss() { sed -n 's/^VmRSS:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$1/status" 2>/dev/null | awk '{printf "%d MB", $1/1024}'; }
 
 # One CQL query through the project's Python driver (scylla-driver provides `cassandra`).
@@ -215,6 +236,8 @@ start() {
   fi
   port_open "$CASSANDRA_STORAGE_PORT" &&
     die "127.0.0.1:$CASSANDRA_STORAGE_PORT (storage port) is taken: set CASSANDRA_STORAGE_PORT"
+
+  wait_ports_free "$CASSANDRA_PORT" "$CASSANDRA_STORAGE_PORT"
 
   java=$(java_bin)
   write_config
