@@ -1,5 +1,5 @@
-"""Background work gives way to a busy web tier (commerce/shared/pressure.py), against the real
-Redis, a real uWSGI server and Celery's own task signals."""
+"""Background work gives way to an overloaded web tier (commerce/shared/pressure.py), against the
+real Redis, a real uWSGI server and Celery's own task signals."""
 from __future__ import annotations
 
 import socket
@@ -182,7 +182,7 @@ def timed(task, seconds: float) -> float:
 def test_a_celery_task_gives_way_after_it_ran_while_the_web_tier_is_overloaded(settings):
     settings.PRESSURE = {**settings.PRESSURE, "FACTOR": 4, "MAX_PAUSE_MS": 1000}
     pressure._yielder.read_at = -1e9
-    assert timed(work, 0.05) < 0.2  # nobody busy
+    assert timed(work, 0.05) < 0.2  # nothing queued
 
     report("w", 40)
     pressure._yielder.read_at = -1e9
