@@ -39,5 +39,6 @@ def process_task() -> dict | None:
     finally:
         redis_client(settings.PAYMENTS["REDIS_URL"]).delete(slot)
     if stats.claimed or stats.expired:
-        log.info("payments: processed %d calls (%s), %d expired", stats.claimed, stats.outcomes, stats.expired)
+        log.info("payments: processed %d calls (%s), %d expired, %.1f s given way to the web tier",
+                 stats.claimed, stats.outcomes, stats.expired, stats.paused_seconds)
     return {"claimed": stats.claimed, "expired": stats.expired}

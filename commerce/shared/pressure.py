@@ -117,8 +117,8 @@ class QueueMeter:
         try:
             return self.app(environ, start_response)
         finally:
-            now = self.clock()
-            if _conf()["ENGAGE"] > 0 and (now - self.reported_at) * 1000 >= _conf()["REPORT_MS"]:
+            now, conf = self.clock(), _conf()
+            if conf["ENGAGE"] > 0 and (now - self.reported_at) * 1000 >= conf["REPORT_MS"]:
                 self.reported_at = now
                 self.report()
 
@@ -135,9 +135,9 @@ class QueueMeter:
             _warn("reporting the web tier's listen queue", exc)
 
 
-def read_pressure(*, now: float | None = None) -> float:
+def read_pressure() -> float:
     """Connections waiting for a web worker: the largest report younger than ``FRESH_MS`` (0 if none)."""
-    now = time.time() if now is None else now
+    now = time.time()
     fresh = _conf()["FRESH_MS"] / 1000
     reports = _client().hgetall(KEY)
     waiting, forgotten = [], []
@@ -165,7 +165,7 @@ class Yielder:
         self.engaged = False
         self.pressure = 0.0
         self.read_at = -1e9
-        self.paused_seconds = 0.0  # in all, for the logs and the benchmarks
+        self.paused_seconds = 0.0  # in all
 
     def refresh(self) -> bool:
         conf = _conf()
